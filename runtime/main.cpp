@@ -7,6 +7,8 @@
 #include "common/error.h"
 #include "runtime/cli/command.h"
 #include "runtime/cli/logging.h"
+#include "runtime/cli/measure_command.h"
+#include "runtime/cli/verify_evidence_command.h"
 
 namespace {
 
@@ -29,6 +31,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   Commands commands;
+  add_verify_evidence_command(app, commands);
+  add_measure_command(app, commands);
 
   try {
     app.parse(argc, argv);
