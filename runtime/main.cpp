@@ -5,7 +5,10 @@
 #include <string>
 
 #include "common/error.h"
+#include "runtime/cli/build_command.h"
 #include "runtime/cli/command.h"
+#include "runtime/cli/inspect_command.h"
+#include "runtime/cli/verify_image_command.h"
 #include "runtime/cli/logging.h"
 #include "runtime/cli/measure_command.h"
 #include "runtime/cli/verify_evidence_command.h"
@@ -33,6 +36,9 @@ int main(int argc, char** argv) {
   Commands commands;
   add_verify_evidence_command(app, commands);
   add_measure_command(app, commands);
+  add_build_command(app, commands);
+  add_inspect_command(app, commands);
+  add_verify_image_command(app, commands);
 
   try {
     app.parse(argc, argv);
