@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "runtime/cli/command.h"
 #include "runtime/cli/logging.h"
+#include "runtime/cli/vm_command.h"
 
 namespace {
 
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   Commands commands;
+  add_vm_command(app, commands);
 
   try {
     app.parse(argc, argv);
