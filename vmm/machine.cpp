@@ -62,6 +62,11 @@ class Machine::IrqLine final : public devices::InterruptLine {
   uint32_t irq_;
 };
 
+Machine::Machine(kvm::System system, kvm::Vm vm, memory::GuestMemory memory, x86_64::BootSetup setup)
+    : system_(std::move(system)), vm_(std::move(vm)), memory_(std::move(memory)), boot_setup_(setup) {}
+
+Machine::~Machine() = default;
+
 std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config, devices::ByteSink& console) {
   auto vmm_start = std::chrono::steady_clock::now();
   check_config(config);

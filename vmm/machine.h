@@ -29,6 +29,7 @@ struct VmConfig {
 
 class Machine {
  public:
+  ~Machine();
   // Runs every vCPU on its own thread until the first exit request, then
   // stops and joins them all.
   devices::VmExit run();
@@ -42,8 +43,7 @@ class Machine {
  private:
   friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);
   class IrqLine;
-  Machine(kvm::System system, kvm::Vm vm, memory::GuestMemory memory, x86_64::BootSetup setup)
-      : system_(std::move(system)), vm_(std::move(vm)), memory_(std::move(memory)), boot_setup_(setup) {}
+  Machine(kvm::System system, kvm::Vm vm, memory::GuestMemory memory, x86_64::BootSetup setup);
 
   kvm::System system_;
   kvm::Vm vm_;

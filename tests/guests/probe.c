@@ -133,6 +133,15 @@ static int inside_ram(const struct probe_boot *boot, uint64_t start, uint64_t en
 static void check_e820(const struct probe_boot *boot) {
   uint64_t kernel_start = (uint64_t)(uintptr_t)_kernel_start, kernel_end = (uint64_t)(uintptr_t)_kernel_end;
   uint64_t total = 0;
+  for (unsigned i = 0; i < boot->e820_count; ++i) {
+    probe_puts("e820: ");
+    probe_put_hex(boot->e820[i].address);
+    probe_puts(" ");
+    probe_put_hex(boot->e820[i].size);
+    probe_puts(" type ");
+    probe_put_dec(boot->e820[i].type);
+    probe_puts("\n");
+  }
   if (boot->e820_count == 0) {
     probe_fail("e820", "no entries");
     return;

@@ -80,6 +80,7 @@ kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned l
       std::lock_guard lock(mutex_);
       vcpu = objects_.at(fd).vcpu;
       calls_.push_back({RecordedIoctl::Target::kVcpu, vcpu, request, arg, {}, {}, {}});
+      if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
     }
     return run(vcpu);
   }
@@ -160,6 +161,7 @@ void FakeKvmApi::script(unsigned vcpu, std::vector<ScriptedExit> exits) {
 
 kvm::SysResult FakeKvmApi::run(unsigned vcpu) {
   kvm_run* area;
+  ScriptedExit next;
   {
     std::lock_guard lock(mutex_);
     VcpuState& state = vcpus_.at(vcpu);
@@ -171,17 +173,27 @@ kvm::SysResult FakeKvmApi::run(unsigned vcpu) {
     }
     if (std::atomic_ref<uint8_t>(area->immediate_exit).load()) return {-1, EINTR};
     if (!state.script.empty()) {
-      ScriptedExit next = std::move(state.script.front());
+      next = std::move(state.script.front());
       state.script.pop_front();
-      next(*area);
-      state.last_was_io_in = area->exit_reason == KVM_EXIT_IO && area->io.direction == KVM_EXIT_IO_IN;
-      return {0, 0};
     }
   }
+  if (next) {
+    // Run outside the lock: a scripted exit may wait for other vCPUs.
+    next(*area);
+    std::lock_guard lock(mutex_);
+    vcpus_.at(vcpu).last_was_io_in = area->exit_reason == KVM_EXIT_IO && area->io.direction == KVM_EXIT_IO_IN;
+    return {0, 0};
+  }
   // Out of script: the vCPU idles in the guest until it is kicked.
+  ++idle_vcpus_;
   std::atomic_ref<uint8_t> immediate_exit(area->immediate_exit);
   while (!immediate_exit.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  --idle_vcpus_;
   return {-1, EINTR};
+}
+
+void FakeKvmApi::wait_for_idle_vcpus(unsigned count) const {
+  while (idle_vcpus_.load() < count) std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
 
 std::vector<RecordedIoctl> FakeKvmApi::calls() const {

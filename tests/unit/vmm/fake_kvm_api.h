@@ -72,6 +72,8 @@ class FakeKvmApi final : public kvm::KvmApi {
   // Bytes the VMM left in the run area's I/O data for each port-in exit, per vCPU.
   std::vector<std::vector<uint8_t>> io_in_results(unsigned vcpu) const;
   std::optional<std::string> opened_path() const;
+  // Blocks until count vCPUs idle in KVM_RUN with nothing left to script.
+  void wait_for_idle_vcpus(unsigned count) const;
 
  private:
   struct Object {
@@ -93,6 +95,7 @@ class FakeKvmApi final : public kvm::KvmApi {
   std::vector<RecordedIoctl> calls_;
   std::optional<std::string> opened_path_;
   kvm_lapic_state lapic_{};
+  std::atomic<unsigned> idle_vcpus_{0};
 };
 
 // The size of the fake's run area: kvm_run plus the page KVM puts I/O data in.

@@ -1,0 +1,134 @@
+// `shelter vm` against bad input: each case is one line naming the file or
+// option and the reason, and a non-zero exit, on machines with or without
+// /dev/kvm (the kernel is checked before KVM is opened).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/file.h"
+#include "tests/support/run_command.h"
+
+namespace shelter {
+namespace {
+
+using testing::run_command;
+
+const std::string kShelter = SHELTER_BINARY;
+const std::string kProbeDir = SHELTER_PROBE_DIR;
+
+class VmCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/shelter-vm-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::vector<uint8_t>& bytes) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                static_cast<std::streamsize>(bytes.size()));
+    return path;
+  }
+  std::vector<uint8_t> bzimage_probe() { return read_file(kProbeDir + "/bzimage-probe.bin", 1 << 20); }
+
+  // Runs shelter vm and checks the one-line error; returns that line.
+  std::string expect_error(const std::string& arguments, int status = 1) {
+    auto r = run_command(kShelter + " vm " + arguments + " </dev/null");
+    EXPECT_EQ(r.status, status) << r.err;
+    EXPECT_EQ(r.err.rfind("shelter: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, "");
+    return r.err;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(VmCommand, HelpNamesTheOptions) {
+  auto r = run_command(kShelter + " vm --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* option : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus"})
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+}
+
+TEST_F(VmCommand, KernelIsRequired) { expect_error("", 2); }
+
+TEST_F(VmCommand, MissingKernelFile) {
+  std::string path = (dir_ / "absent").string();
+  std::string err = expect_error("--kernel " + path);
+  EXPECT_NE(err.find("kernel " + path + ": cannot open"), std::string::npos) << err;
+}
+
+TEST_F(VmCommand, FileThatIsNotAKernel) {
+  std::string path = write("notes.txt", std::vector<uint8_t>(3000, 'n'));
+  EXPECT_EQ(expect_error("--kernel " + path),
+            "shelter: error: kernel " + path + ": not a kernel (neither a bzImage nor an ELF file)\n");
+}
+
+TEST_F(VmCommand, TruncatedBzImage) {
+  auto image = bzimage_probe();
+  image.resize(image.size() - 100);
+  std::string path = write("truncated", image);
+  std::string err = expect_error("--kernel " + path);
+  EXPECT_NE(err.find("kernel " + path + ": truncated"), std::string::npos) << err;
+}
+
+TEST_F(VmCommand, BootProtocolTooOld) {
+  auto image = bzimage_probe();
+  image[0x206] = 0x0b;  // protocol 2.11
+  std::string path = write("old", image);
+  EXPECT_EQ(expect_error("--kernel " + path),
+            "shelter: error: kernel " + path + ": boot protocol 2.11 is too old (need 2.12 or later)\n");
+}
+
+TEST_F(VmCommand, InitrdAboveInitrdAddrMax) {
+  auto image = bzimage_probe();
+  uint32_t initrd_addr_max = 0x01100000 - 1;
+  std::memcpy(image.data() + 0x22c, &initrd_addr_max, 4);
+  std::string kernel = write("kernel", image);
+  std::string initrd = write("initrd", std::vector<uint8_t>(2 << 20, 1));
+  std::string err = expect_error("--kernel " + kernel + " --initrd " + initrd);
+  EXPECT_NE(err.find("initrd " + initrd + ": 2097152 bytes do not fit"), std::string::npos) << err;
+  EXPECT_NE(err.find("initrd_addr_max"), std::string::npos) << err;
+}
+
+TEST_F(VmCommand, MissingInitrdFile) {
+  std::string initrd = (dir_ / "no-initrd").string();
+  std::string err = expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --initrd " + initrd);
+  EXPECT_NE(err.find("initrd " + initrd + ": cannot open"), std::string::npos) << err;
+}
+
+TEST_F(VmCommand, MemoryTooSmallForKernelAndInitrd) {
+  std::string err = expect_error("--kernel " + kProbeDir + "/bzimage-probe.bin --memory 16");
+  EXPECT_NE(err.find("but the VM has 16 MiB (use a larger --memory)"), std::string::npos) << err;
+  std::string initrd = write("initrd", std::vector<uint8_t>(8 << 20, 1));
+  err = expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --memory 20 --initrd " + initrd);
+  EXPECT_NE(err.find("initrd " + initrd), std::string::npos) << err;
+}
+
+TEST_F(VmCommand, OutOfRangeSizesAreUsageErrors) {
+  expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --cpus 0", 2);
+  expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --cpus 300", 2);
+  expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --memory 1", 2);
+}
+
+TEST_F(VmCommand, WithoutKvmTheErrorNamesTheDevice) {
+  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    GTEST_SKIP() << "/dev/kvm opens on this machine";
+  }
+  std::string err = expect_error("--kernel " + kProbeDir + "/pvh-probe.elf");
+  EXPECT_EQ(err.rfind("shelter: error: cannot open /dev/kvm", 0), 0u) << err;
+}
+
+}  // namespace
+}  // namespace shelter
