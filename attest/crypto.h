@@ -33,6 +33,14 @@ using Sha256Digest = std::array<uint8_t, 32>;
 using Sha384Digest = std::array<uint8_t, 48>;
 
 Sha256Digest sha256(std::span<const uint8_t> data);
+
+// A pinned SHA-256 fingerprint written as 64 lower-case hex digits.
+consteval Sha256Digest pinned_sha256(const char (&hex)[65]) {
+  Sha256Digest out{};
+  auto nibble = [](char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  return out;
+}
 Sha384Digest sha384(std::span<const uint8_t> data);
 
 // An incremental SHA-256 or SHA-384 (the launch digests hash many pieces).

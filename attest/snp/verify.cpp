@@ -13,19 +13,12 @@
 namespace shelter::attest::snp {
 namespace {
 
-constexpr Sha256Digest fingerprint(const char (&hex)[65]) {
-  Sha256Digest out{};
-  auto nibble = [](char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
-  return out;
-}
-
 // ARK-Milan, ARK-Genoa and ARK-Turin as published by AMD's key distribution
 // service (kdsintf.amd.com/vcek/v1/<product>/cert_chain).
 constexpr std::array<PinnedRoot, 3> kAmdRoots = {{
-    {fingerprint("69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd"), Product::kMilan},
-    {fingerprint("4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1"), Product::kGenoa},
-    {fingerprint("1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a"), Product::kTurin},
+    {pinned_sha256("69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd"), Product::kMilan},
+    {pinned_sha256("4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1"), Product::kGenoa},
+    {pinned_sha256("1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a"), Product::kTurin},
 }};
 
 // GUIDs of the certificate table entries, in their on-wire (mixed-endian) form.

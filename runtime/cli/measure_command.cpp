@@ -9,6 +9,7 @@
 #include "attest/snp/launch_digest.h"
 #include "attest/snp/ovmf_launch.h"
 #include "attest/snp/vmsa.h"
+#include "attest/tdx/mrtd.h"
 #include "common/error.h"
 #include "common/file.h"
 #include "common/hex.h"
@@ -70,12 +71,21 @@ std::string measure_snp(const Options& options) {
   }
 }
 
+std::string measure_tdx(const Options& options) {
+  auto firmware = read_file(options.firmware, kMaxFirmwareSize);
+  try {
+    return to_hex(attest::tdx::mrtd(attest::tdx::describe_tdvf_launch(firmware)));
+  } catch (const attest::EvidenceError& e) {
+    throw Error(options.firmware + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 void add_measure_command(CLI::App& app, Commands& commands) {
   auto options = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("measure", "Compute a TEE launch digest offline");
-  sub->add_option("--tee", options->tee, "TEE whose digest to compute")->required()->check(CLI::IsMember({"snp"}));
+  CLI::App* sub = app.add_subcommand("measure", "Compute a TEE launch digest offline (SNP MEASUREMENT, TDX MRTD)");
+  sub->add_option("--tee", options->tee, "TEE whose digest to compute")->required()->check(CLI::IsMember({"snp", "tdx"}));
   sub->add_option("--firmware", options->firmware, "OVMF (SNP) or TDVF (TDX) firmware image")->required();
   auto* kernel = sub->add_option("--kernel", options->kernel, "SNP: kernel booted directly (measured by hash)");
   sub->add_option("--initrd", options->initrd, "SNP: initrd for the direct boot")->needs(kernel);
@@ -84,14 +94,24 @@ void add_measure_command(CLI::App& app, Commands& commands) {
   auto* type = sub->add_option("--vcpu-type", options->vcpu_type, "SNP: QEMU CPU model, e.g. EPYC-v4");
   auto* sig = sub->add_option("--vcpu-sig", options->vcpu_sig, "SNP: CPUID(1).EAX signature, e.g. 0x800f12");
   type->excludes(sig);
-  sub->add_option("--guest-features", options->guest_features, "SNP: SEV_FEATURES of the VMSAs")
-      ->capture_default_str();
+  auto* vcpus = sub->get_option("--vcpus");
+  auto* features = sub->add_option("--guest-features", options->guest_features, "SNP: SEV_FEATURES of the VMSAs")
+                       ->capture_default_str();
+  const std::vector<CLI::Option*> snp_only = {kernel, vcpus, type, sig, features};
   sub->add_flag("--json", options->json, "Print {\"tee\", \"digest\"} as JSON");
-  commands.push_back(Command{sub, [options]() {
-                               if (options->vcpu_type.empty() && options->vcpu_sig.empty()) {
-                                 throw Error("--tee snp needs --vcpu-type or --vcpu-sig");
+  commands.push_back(Command{sub, [options, snp_only]() {
+                               std::string digest;
+                               if (options->tee == "tdx") {
+                                 for (const CLI::Option* option : snp_only) {
+                                   if (option->count() > 0) throw Error(option->get_name() + " applies to --tee snp only");
+                                 }
+                                 digest = measure_tdx(*options);
+                               } else {
+                                 if (options->vcpu_type.empty() && options->vcpu_sig.empty()) {
+                                   throw Error("--tee snp needs --vcpu-type or --vcpu-sig");
+                                 }
+                                 digest = measure_snp(*options);
                                }
-                               std::string digest = measure_snp(*options);
                                if (options->json) {
                                  nlohmann::ordered_json out = {{"tee", options->tee}, {"digest", digest}};
                                  std::printf("%s\n", out.dump(2).c_str());

@@ -3,12 +3,16 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "attest/crypto.h"
+#include "attest/error.h"
 #include "attest/policy.h"
 #include "attest/snp/verify.h"
+#include "attest/tdx/verify.h"
 #include "attest/verdict.h"
 #include "common/error.h"
 #include "common/file.h"
@@ -25,6 +29,12 @@ struct Options {
   std::string at;
   std::string policy;
   bool json = false;
+  std::string trust_root;
+  std::string tcb_info;
+  std::string tcb_info_chain;
+  std::string qe_identity;
+  std::string qe_identity_chain;
+  std::vector<std::string> crls;
 };
 
 std::time_t verification_time(const Options& options) {
@@ -53,12 +63,51 @@ std::vector<attest::X509Ptr> load_certificates(const std::string& path) {
   }
 }
 
+std::vector<attest::X509Ptr> certificates_of(const Options& options) {
+  std::vector<attest::X509Ptr> certs;
+  for (const auto& path : options.certs) {
+    for (auto& cert : load_certificates(path)) certs.push_back(std::move(cert));
+  }
+  return certs;
+}
+
+// --trust-root replaces the built-in pinned roots with the given certificate.
+std::vector<attest::Sha256Digest> trusted_roots(const Options& options,
+                                                std::span<const attest::Sha256Digest> built_in) {
+  if (options.trust_root.empty()) return {built_in.begin(), built_in.end()};
+  auto certs = load_certificates(options.trust_root);
+  return {attest::certificate_fingerprint(certs.front().get())};
+}
+
+std::optional<attest::tdx::SignedCollateral> collateral(const std::string& json_path, const std::string& chain_path,
+                                                        const char* option) {
+  if (json_path.empty()) return std::nullopt;
+  if (chain_path.empty()) throw Error(std::string(option) + " needs its issuer chain (" + option + "-chain)");
+  auto text = read_file(json_path, kMaxEvidenceSize);
+  return attest::tdx::SignedCollateral{std::string(text.begin(), text.end()), load_certificates(chain_path)};
+}
+
+attest::Verdict verify_tdx(const Options& options, const attest::Policy& policy, std::time_t now) {
+  attest::tdx::Evidence evidence;
+  evidence.quote = read_file(options.evidence, kMaxEvidenceSize);
+  evidence.pck_chain = certificates_of(options);
+  evidence.tcb_info = collateral(options.tcb_info, options.tcb_info_chain, "--tcb-info");
+  evidence.qe_identity = collateral(options.qe_identity, options.qe_identity_chain, "--qe-identity");
+  for (const auto& path : options.crls) {
+    try {
+      evidence.crls.push_back(attest::parse_crl(read_file(path, kMaxEvidenceSize)));
+    } catch (const attest::EvidenceError& e) {
+      throw Error(path + ": " + e.what());
+    }
+  }
+  auto roots = trusted_roots(options, attest::tdx::intel_roots());
+  return attest::tdx::verify(evidence, policy.tdx, now, roots);
+}
+
 attest::Verdict verify_snp(const Options& options, const attest::Policy& policy, std::time_t now) {
   attest::snp::Evidence evidence;
   evidence.report = read_file(options.evidence, kMaxEvidenceSize);
-  for (const auto& path : options.certs) {
-    for (auto& cert : load_certificates(path)) evidence.certificates.push_back(std::move(cert));
-  }
+  evidence.certificates = certificates_of(options);
   return attest::snp::verify(evidence, policy.snp, now);
 }
 
@@ -98,8 +147,8 @@ int report(const Options& options, const attest::Verdict& verdict, std::time_t n
 void add_verify_evidence_command(CLI::App& app, Commands& commands) {
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("verify-evidence", "Verify TEE evidence offline and print its claims");
-  sub->add_option("--tee", options->tee, "Kind of evidence")->required()->check(CLI::IsMember({"snp"}));
-  sub->add_option("FILE", options->evidence, "The evidence (SNP: the 0x4A0-byte report)")->required();
+  sub->add_option("--tee", options->tee, "Kind of evidence")->required()->check(CLI::IsMember({"snp", "tdx"}));
+  sub->add_option("FILE", options->evidence, "The evidence (SNP: the 0x4A0-byte report; TDX: the quote)")->required();
   sub->add_option("--certs", options->certs,
                   "Certificates, leaf first (PEM, DER, or an SNP certificate table / auxblob); repeatable");
   sub->add_option("--at", options->at, "Verify as of this RFC 3339 time instead of now")
@@ -110,10 +159,17 @@ void add_verify_evidence_command(CLI::App& app, Commands& commands) {
           "RFC3339"));
   sub->add_option("--policy", options->policy, "Appraisal policy (JSON, see docs/attestation.md)");
   sub->add_flag("--json", options->json, "Print the verdict and claims as JSON");
+  sub->add_option("--trust-root", options->trust_root, "Trust this root certificate instead of the vendor's");
+  sub->add_option("--tcb-info", options->tcb_info, "TDX: Intel PCS TCB info JSON");
+  sub->add_option("--tcb-info-chain", options->tcb_info_chain, "TDX: its issuer chain (PEM, leaf first)");
+  sub->add_option("--qe-identity", options->qe_identity, "TDX: Intel PCS QE identity JSON");
+  sub->add_option("--qe-identity-chain", options->qe_identity_chain, "TDX: its issuer chain (PEM, leaf first)");
+  sub->add_option("--crl", options->crls, "TDX: CRLs of the PCK chain (PCK CA and root CA); repeatable");
   commands.push_back(Command{sub, [options]() {
                                std::time_t now = verification_time(*options);
                                attest::Policy policy = load_policy(*options);
-                               attest::Verdict verdict = verify_snp(*options, policy, now);
+                               attest::Verdict verdict = options->tee == "snp" ? verify_snp(*options, policy, now)
+                                                                               : verify_tdx(*options, policy, now);
                                return report(*options, verdict, now);
                              }});
 }

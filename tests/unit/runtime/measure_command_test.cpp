@@ -83,5 +83,24 @@ TEST_F(MeasureCommand, BadInputsAreRefusedWithOneLine) {
             2);
 }
 
+TEST_F(MeasureCommand, TdxPrintsTheMrtdOfEveryCase) {
+  std::ifstream in(kVectors / "tdx-measure/cases.json");
+  const nlohmann::json document = nlohmann::json::parse(in);
+  for (const auto& c : document["cases"]) {
+    auto r = run_command(kShelter + " measure --tee tdx --firmware " +
+                         (kVectors / "tdx-measure" / c["firmware"].get<std::string>()).string());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, c["expected_mrtd"].get<std::string>() + "\n");
+  }
+  auto snp_option = run_command(kShelter + " measure --tee tdx --vcpus 2 --firmware " +
+                                (kVectors / "tdx-measure/synth_tdvf.fd").string());
+  EXPECT_EQ(snp_option.status, 1);
+  EXPECT_NE(snp_option.err.find("--vcpus applies to --tee snp only"), std::string::npos) << snp_option.err;
+  auto not_tdvf = run_command(kShelter + " measure --tee tdx --firmware " +
+                              (kVectors / "snp-measure/synth_ovmf.fd").string());
+  EXPECT_EQ(not_tdvf.status, 1);
+  EXPECT_NE(not_tdvf.err.find("no TDX metadata"), std::string::npos) << not_tdvf.err;
+}
+
 }  // namespace
 }  // namespace shelter

@@ -91,5 +91,32 @@ TEST_F(VerifyEvidenceCommand, BadInputsGiveOneErrorLine) {
   EXPECT_EQ(bad_tee.status, 2);
 }
 
+TEST_F(VerifyEvidenceCommand, TdxQuoteWithCollateralNamesTheTcbVerdict) {
+  const auto v = kVectors / "tdx";
+  const std::string quote = kShelter + " verify-evidence --tee tdx " + (v / "tdx_prod_quote_SPR_E4.dat").string() +
+                            " --at 2023-07-01T00:00:00Z";
+  auto plain = run_command(quote);
+  EXPECT_EQ(plain.status, 0) << plain.out << plain.err;
+  EXPECT_NE(plain.out.find("mrtd: 6363b804"), std::string::npos) << plain.out;
+
+  auto with_tcb = run_command(quote + " --tcb-info " + (v / "sample_tcbInfo_response").string() +
+                              " --tcb-info-chain " + (v / "tcbinfo_issuer_chain.pem").string() + " --crl " +
+                              (v / "pckcrl").string() + " --crl " + (v / "rootcrl.der").string());
+  EXPECT_EQ(with_tcb.status, 1);
+  EXPECT_NE(with_tcb.out.find("verdict: rejected: TCB info: no matching TCB level"), std::string::npos)
+      << with_tcb.out;
+
+  auto no_chain = run_command(quote + " --tcb-info " + (v / "sample_tcbInfo_response").string());
+  EXPECT_EQ(no_chain.status, 1);
+  EXPECT_NE(no_chain.err.find("--tcb-info-chain"), std::string::npos) << no_chain.err;
+}
+
+TEST_F(VerifyEvidenceCommand, TdxTestPkiQuoteFailsAgainstTheProductionRoot) {
+  const auto v = kVectors / "tdx-dcap-testroot";
+  auto r = run_command(kShelter + " verify-evidence --tee tdx " + (v / "quote.dat").string() + " --json");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["verdict"], "rejected");
+}
+
 }  // namespace
 }  // namespace shelter
