@@ -213,6 +213,25 @@ TEST_F(ImageCli, UnsafeOrCorruptArchivesGiveOneLineErrors) {
     EXPECT_EQ(entry.path().filename().string().rfind(".shelter-build-", 0), std::string::npos) << entry.path();
 }
 
+TEST_F(ImageCli, AddBinaryMakesAnImageWithoutABaseImage) {
+  std::filesystem::create_directory(dir_ / "empty");
+  auto r = run_command(kShelter + " build " + q(dir_ / "empty") + " -o " + q(dir_ / "tiny.img") +
+                       " --add-binary true --add-binary /bin/echo --entrypoint '/bin/echo hi'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  image_ = dir_ / "tiny.img";
+  info_ = json::parse(run_command(kShelter + " inspect --json " + q(image_)).out);
+  extract_areas();
+  auto fsck = run_command("fsck.erofs --extract=" + q(dir_ / "tree") + " " + q(dir_ / "data.bin"));
+  ASSERT_EQ(fsck.status, 0) << fsck.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "tree/bin/echo"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "tree/lib64/ld-linux-x86-64.so.2"));
+  if (::geteuid() != 0) GTEST_SKIP() << "running the bundled program needs chroot (root)";
+  // The bundle is complete: the program runs with nothing but the image's files.
+  auto run = run_command("chroot " + q(dir_ / "tree") + " /bin/echo bundled");
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out, "bundled\n");
+}
+
 TEST_F(ImageCli, EncryptedAreaDecryptsToTheFilesystem) {
   std::string home = "SHELTER_HOME=" + q(dir_ / "home") + " ";
   auto r = run_command(home + kShelter + " build " + q(dir_ / "root") + " -o " + q(dir_ / "enc.img") +
