@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/unique_fd.h"
+#include "images/binary_bundle.h"
 #include "images/block_io.h"
 #include "images/crypt.h"
 #include "images/digest.h"
@@ -204,6 +205,7 @@ ImageInfo build_image(const BuildOptions& options) {
   check_syscall(::mkdir(scratch.c_str(), 0700), "cannot create " + scratch.string());
 
   ImageConfig config = stage_source(options.source, staging, scratch);
+  for (const fs::path& binary : options.add_binaries) add_binary(binary, staging);
   check_cancel(options.cancel);
   Manifest manifest = compose_manifest(config, options, staging);
   check_entrypoint(manifest, staging);

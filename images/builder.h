@@ -26,6 +26,7 @@ struct BuildOptions {
   std::optional<std::vector<std::string>> entrypoint;  // replaces the image's entrypoint and args
   std::vector<std::string> env;                        // KEY=VALUE, over the image's
   std::optional<std::string> workdir;
+  std::vector<std::filesystem::path> add_binaries;
   bool force = false;                   // replace an existing output
   const ImageKey* encryption = nullptr;  // encrypt the filesystem area with this key
   ProgressSink* progress = nullptr;

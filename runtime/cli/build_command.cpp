@@ -57,6 +57,7 @@ struct BuildArgs {
   std::string entrypoint;
   std::vector<std::string> env;
   std::string workdir;
+  std::vector<std::string> add_binaries;
   bool encrypt = false;
   std::string key_file;
   bool force = false;
@@ -127,6 +128,7 @@ int run_build(const BuildArgs& args) {
   if (!args.entrypoint.empty()) options.entrypoint = split_words(args.entrypoint);
   options.env = args.env;
   if (!args.workdir.empty()) options.workdir = args.workdir;
+  for (const auto& binary : args.add_binaries) options.add_binaries.emplace_back(binary);
   options.force = args.force;
   images::TerminalProgress progress;
   if (::isatty(STDERR_FILENO)) options.progress = &progress;
@@ -162,6 +164,8 @@ void add_build_command(CLI::App& app, Commands& commands) {
                   "Program and arguments to run (split on spaces); replaces the image's entrypoint and cmd");
   cmd->add_option("--env", args->env, "KEY=VALUE for the workload (repeatable)");
   cmd->add_option("--workdir", args->workdir, "Working directory of the workload");
+  cmd->add_option("--add-binary", args->add_binaries,
+                  "Copy a host program and the shared libraries it loads into the image (repeatable)");
   CLI::Option* encrypt = cmd->add_flag(
       "--encrypt", args->encrypt, "Encrypt the filesystem with AES-256-XTS (dm-crypt plain64) and a fresh key");
   cmd->add_option("--key-file", args->key_file, "Write the key here (mode 0600) instead of the keystore")

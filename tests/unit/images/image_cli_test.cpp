@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/run_command.h"
+#include "tests/unit/images/oci_fixture.h"
 #include "tests/unit/images/scratch.h"
 
 namespace shelter::images {
@@ -177,6 +178,58 @@ mode_t mode_of(const std::filesystem::path& path) {
   struct stat st {};
   EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
   return st.st_mode & 07777;
+}
+
+TEST_F(ImageCli, BuildsFromOciLayoutAndDockerArchive) {
+  testing::make_oci_layout(dir_ / "layout");
+  testing::make_docker_archive(dir_ / "docker.tar", dir_.path());
+  for (const char* source : {"layout", "docker.tar"}) {
+    auto out = dir_ / (std::string(source) + ".img");
+    auto r = run_command(kShelter + " build " + q(dir_ / source) + " -o " + q(out) + " --workdir /");
+    ASSERT_EQ(r.status, 0) << r.err;
+    json info = json::parse(run_command(kShelter + " inspect --json " + q(out)).out);
+    EXPECT_EQ(info["manifest"]["entrypoint"], json({"/bin/app"}));
+    EXPECT_EQ(info["manifest"]["args"], json({"--port", "80"}));
+    EXPECT_EQ(info["manifest"]["workdir"], "/");
+    EXPECT_EQ(run_command(kShelter + " verify-image " + q(out)).status, 0);
+  }
+}
+
+TEST_F(ImageCli, UnsafeOrCorruptArchivesGiveOneLineErrors) {
+  testing::make_docker_archive(dir_ / "escape.tar", dir_.path(), {{{"../../evil", 'f', "x"}}});
+  testing::make_docker_archive(dir_ / "absolute.tar", dir_.path(), {{{"/evil", 'f', "x"}}});
+  testing::make_docker_archive(dir_ / "link.tar", dir_.path(), {{{"up", 'l', "../../.."}}});
+  testing::write_text(dir_ / "corrupt.tar", std::string(3000, 'x'));
+  for (const char* source : {"escape.tar", "absolute.tar", "link.tar", "corrupt.tar"}) {
+    auto r = run_command(kShelter + " build " + q(dir_ / source) + " -o " + q(dir_ / "out.img") +
+                         " --entrypoint /bin/app");
+    expect_one_line_error(r);
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "out.img")) << source;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path().parent_path() / "evil"));
+  EXPECT_FALSE(std::filesystem::exists("/evil"));
+  // Nothing but the test's own files is left beside the output.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
+    EXPECT_EQ(entry.path().filename().string().rfind(".shelter-build-", 0), std::string::npos) << entry.path();
+}
+
+TEST_F(ImageCli, AddBinaryMakesAnImageWithoutABaseImage) {
+  std::filesystem::create_directory(dir_ / "empty");
+  auto r = run_command(kShelter + " build " + q(dir_ / "empty") + " -o " + q(dir_ / "tiny.img") +
+                       " --add-binary true --add-binary /bin/echo --entrypoint '/bin/echo hi'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  image_ = dir_ / "tiny.img";
+  info_ = json::parse(run_command(kShelter + " inspect --json " + q(image_)).out);
+  extract_areas();
+  auto fsck = run_command("fsck.erofs --extract=" + q(dir_ / "tree") + " " + q(dir_ / "data.bin"));
+  ASSERT_EQ(fsck.status, 0) << fsck.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "tree/bin/echo"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "tree/lib64/ld-linux-x86-64.so.2"));
+  if (::geteuid() != 0) GTEST_SKIP() << "running the bundled program needs chroot (root)";
+  // The bundle is complete: the program runs with nothing but the image's files.
+  auto run = run_command("chroot " + q(dir_ / "tree") + " /bin/echo bundled");
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out, "bundled\n");
 }
 
 TEST_F(ImageCli, EncryptedAreaDecryptsToTheFilesystem) {
