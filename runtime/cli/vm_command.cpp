@@ -132,7 +132,7 @@ void add_vm_command(CLI::App& app, Commands& commands) {
   vm->add_option("--initrd", config->initrd, "Initial ramdisk");
   vm->add_option("--cmdline", config->cmdline, "Kernel command line");
   vm->add_option("--memory", config->memory_mib, "Guest memory in MiB")
-      ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 20))
+      ->check(CLI::Range(vmm::kMinMemoryMib, vmm::kMaxMemoryMib))
       ->capture_default_str();
   vm->add_option("--cpus", config->cpus, "Number of vCPUs")
       ->check(CLI::Range(1u, vmm::x86_64::kMaxVcpus))

@@ -256,6 +256,15 @@ TEST_F(MachineTest, VcpuCountBeyondXapicIsRejectedBeforeKvm) {
   EXPECT_FALSE(api.opened_path());
 }
 
+TEST_F(MachineTest, MemoryOutsideItsRangeIsRejectedBeforeKvm) {
+  VmConfig c = config("pvh-probe.elf");
+  c.memory_mib = 1;
+  EXPECT_EQ(build_error(c), "--memory 1: must be 2 to 1048576 MiB");
+  c.memory_mib = kMaxMemoryMib + 1;
+  EXPECT_EQ(build_error(c), "--memory 1048577: must be 2 to 1048576 MiB");
+  EXPECT_FALSE(api.opened_path());
+}
+
 TEST_F(MachineTest, MissingKvmIsOneClearError) {
   api.open_error = ENOENT;
   std::string error = build_error(config("pvh-probe.elf"));
