@@ -156,12 +156,6 @@ void Vcpu::set_msrs(std::span<const kvm_msr_entry> entries) {
                    " rejected");
 }
 
-kvm_regs Vcpu::get_regs() {
-  kvm_regs regs{};
-  call(KVM_GET_REGS, &regs, "KVM_GET_REGS");
-  return regs;
-}
-
 void Vcpu::set_regs(const kvm_regs& regs) {
   kvm_regs copy = regs;
   call(KVM_SET_REGS, &copy, "KVM_SET_REGS");
