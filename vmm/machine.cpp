@@ -81,6 +81,7 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   x86_64::BootSetup setup = x86_64::load_kernel(memory, files);
 
   kvm::System system = kvm::System::open(api);
+  system.require_capabilities();
   if (unsigned max = system.max_vcpus(); config.cpus > max)
     throw VmmError("--cpus " + std::to_string(config.cpus) + ": KVM on this machine allows at most " +
                    std::to_string(max) + " vCPUs");

@@ -28,6 +28,8 @@ class System {
   // KVM_CHECK_EXTENSION: 0 when unsupported, else the capability's value.
   long check_extension(long capability) const;
   size_t vcpu_mmap_size() const;
+  // Throws VmmError naming the first capability the VMM needs that KVM lacks.
+  void require_capabilities() const;
   // The most vCPUs one VM may have (KVM_CAP_MAX_VCPUS, then KVM_CAP_NR_VCPUS).
   unsigned max_vcpus() const;
   std::vector<kvm_cpuid_entry2> supported_cpuid() const;
