@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <system_error>
 #include <thread>
 
 #include "common/file.h"
@@ -17,7 +18,6 @@ namespace {
 
 constexpr uint64_t kMaxKernelBytes = 512 * memory::kMiB;
 constexpr uint64_t kMaxInitrdBytes = 2 * memory::kGiB;
-constexpr uint64_t kMaxMemoryMib = uint64_t{1} << 20;  // 1 TiB
 
 std::vector<uint8_t> read_input(const std::filesystem::path& path, uint64_t limit, const char* role) {
   try {
@@ -31,9 +31,9 @@ void check_config(const VmConfig& config) {
   if (config.cpus == 0 || config.cpus > x86_64::kMaxVcpus)
     throw VmmError("--cpus " + std::to_string(config.cpus) + ": the VM supports 1 to " +
                    std::to_string(x86_64::kMaxVcpus) + " vCPUs");
-  if (config.memory_mib == 0 || config.memory_mib > kMaxMemoryMib)
-    throw VmmError("--memory " + std::to_string(config.memory_mib) + ": must be 2 to " + std::to_string(kMaxMemoryMib) +
-                   " MiB");
+  if (config.memory_mib < kMinMemoryMib || config.memory_mib > kMaxMemoryMib)
+    throw VmmError("--memory " + std::to_string(config.memory_mib) + ": must be " + std::to_string(kMinMemoryMib) +
+                   " to " + std::to_string(kMaxMemoryMib) + " MiB");
 }
 
 void configure_vcpu(kvm::Vcpu& vcpu, std::span<const kvm_cpuid_entry2> supported, unsigned count,
@@ -81,6 +81,7 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   x86_64::BootSetup setup = x86_64::load_kernel(memory, files);
 
   kvm::System system = kvm::System::open(api);
+  system.require_capabilities();
   if (unsigned max = system.max_vcpus(); config.cpus > max)
     throw VmmError("--cpus " + std::to_string(config.cpus) + ": KVM on this machine allows at most " +
                    std::to_string(max) + " vCPUs");
@@ -115,10 +116,15 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
 devices::VmExit Machine::run() {
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
-  for (kvm::Vcpu& vcpu : vcpus_) threads.emplace_back([this, &vcpu] { run_vcpu(vcpu, buses_, exits_); });
+  try {
+    for (kvm::Vcpu& vcpu : vcpus_) threads.emplace_back([this, &vcpu] { run_vcpu(vcpu, buses_, exits_); });
+  } catch (const std::system_error& e) {
+    // The vCPUs already running must still be stopped and joined.
+    exits_.request_exit({devices::VmExit::Reason::kError, 1, std::string("cannot start a vCPU thread: ") + e.what()});
+  }
   devices::VmExit exit = exits_.wait();
   spdlog::debug("VM exit: {}", exit.message);
-  for (size_t i = 0; i < vcpus_.size(); ++i) kick_vcpu(vcpus_[i], threads[i].native_handle());
+  for (size_t i = 0; i < threads.size(); ++i) kick_vcpu(vcpus_[i], threads[i].native_handle());
   for (std::thread& thread : threads) thread.join();
   return exit;
 }

@@ -19,6 +19,9 @@
 
 namespace shelter::vmm {
 
+inline constexpr uint64_t kMinMemoryMib = 2;
+inline constexpr uint64_t kMaxMemoryMib = uint64_t{1} << 20;  // 1 TiB
+
 struct VmConfig {
   std::filesystem::path kernel;
   std::optional<std::filesystem::path> initrd;

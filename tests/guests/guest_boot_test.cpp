@@ -86,6 +86,9 @@ TEST_P(ProbeBoot, ProbePassesEveryCheck) {
   EXPECT_NE(r.out.find("\ncmdline: " + cmdline + "\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(c.with_initrd ? "PASS initrd\n" : "PASS initrd (none)\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("vcpus: " + std::to_string(c.cpus) + "\n"), std::string::npos) << r.out;
+  if (c.cpus > 1) {
+    EXPECT_NE(r.out.find("PASS application-processors\n"), std::string::npos) << r.out;
+  }
   EXPECT_EQ(r.err, "");
 }
 
@@ -140,7 +143,8 @@ TEST(ReferenceVmm, PvhProbeRunsItsChecksUnderQemu) {
   if (!qemu_available()) GTEST_SKIP() << "qemu-system-x86_64 is not installed";
   auto r = run_command(qemu("microvm", "pvh-probe.elf", "-smp 2 -append 'cpus=2 initrd_size=1 initrd_fnv=0'"));
   for (const char* line : {"PASS start-info\n", "PASS cmdline\n", "cmdline: cpus=2 initrd_size=1 initrd_fnv=0\n",
-                           "PASS long-mode\n", "vcpus: 2\n", "PASS cpus\n", "FAIL e820: empty entry\n",
+                           "PASS long-mode\n", "vcpus: 2\n", "PASS cpus\n", "ap apic id: 1\n",
+                           "PASS application-processors\n", "FAIL e820: empty entry\n",
                            "FAIL initrd: size differs\n", "PROBE FAIL 2\n"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
   // isa-debug-exit turns the probe's status 1 into (1 << 1) | 1.

@@ -208,6 +208,94 @@ static void check_long_mode(void) {
   probe_pass("long-mode");
 }
 
+/* What each application processor found about itself. */
+struct ap_report {
+  uint32_t lapic_id, cpuid_apic_id, x2apic_id;
+};
+uint8_t probe_ap_stacks[PROBE_MAX_APS * 4096] __attribute__((aligned(16)));
+static volatile struct ap_report ap_reports[PROBE_MAX_APS];
+static volatile uint32_t aps_reported;
+extern const uint8_t ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_cr3[];
+
+static volatile uint32_t *lapic_register(unsigned offset) {
+  return (volatile uint32_t *)(PROBE_LAPIC_BASE + offset);
+}
+
+void probe_ap_main(uint32_t slot) {
+  uint32_t a, b, c, d;
+  ap_reports[slot].lapic_id = *lapic_register(0x20) >> 24;
+  cpuid(1, 0, &a, &b, &c, &d);
+  ap_reports[slot].cpuid_apic_id = b >> 24;
+  cpuid(0, 0, &a, &b, &c, &d);
+  if (a >= 0xb) {
+    cpuid(0xb, 0, &a, &b, &c, &d);
+    ap_reports[slot].x2apic_id = d;
+  } else {
+    ap_reports[slot].x2apic_id = ap_reports[slot].cpuid_apic_id;
+  }
+  __atomic_add_fetch(&aps_reported, 1, __ATOMIC_SEQ_CST);
+}
+
+static void spin(unsigned long iterations) {
+  for (unsigned long i = 0; i < iterations; ++i) __asm__ volatile("pause");
+}
+
+static void send_ipi(uint32_t command) {
+  *lapic_register(0x310) = 0;
+  *lapic_register(0x300) = command;
+  while (*lapic_register(0x300) & (1u << 12)) __asm__ volatile("pause"); /* delivery pending */
+}
+
+/* INIT-SIPI-SIPI to all but self (Intel SDM vol. 3, 8.4.4), after copying
+ * the start-up code to the SIPI vector's page; returns once every expected
+ * AP reported, or after a bounded wait. */
+static void start_aps(uint32_t count) {
+  uint8_t *trampoline;
+  uint64_t cr3;
+  __asm__("" : "=r"(trampoline) : "0"((uintptr_t)PROBE_TRAMPOLINE_BASE));
+  memcpy(trampoline, ap_trampoline_start, (size_t)(ap_trampoline_end - ap_trampoline_start));
+  __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+  *(volatile uint32_t *)(trampoline + (ap_trampoline_cr3 - ap_trampoline_start)) = (uint32_t)cr3;
+  *lapic_register(0xf0) = 0x1ff; /* software-enable the LAPIC */
+  send_ipi(0x000c4500);         /* INIT, all excluding self */
+  spin(100000);
+  for (int i = 0; i < 2; ++i) {
+    send_ipi(0x000c4600 | PROBE_SIPI_VECTOR);
+    spin(10000);
+  }
+  for (unsigned long wait = 0; wait < 200000000ul && aps_reported < count; ++wait) __asm__ volatile("pause");
+}
+
+static void check_application_processors(uint64_t expected) {
+  uint32_t count = (uint32_t)expected - 1;
+  if (count > PROBE_MAX_APS) {
+    probe_fail("application-processors", "more vCPUs than the probe can start");
+    return;
+  }
+  start_aps(count);
+  if (aps_reported != count) {
+    probe_fail("application-processors", "not every AP started");
+    return;
+  }
+  uint32_t seen = 1; /* bit i: APIC ID i reported; the boot vCPU is 0 */
+  for (uint32_t i = 0; i < count; ++i) {
+    const volatile struct ap_report *r = &ap_reports[i];
+    probe_puts("ap apic id: ");
+    probe_put_dec(r->lapic_id);
+    probe_puts("\n");
+    if (r->lapic_id != r->cpuid_apic_id || r->lapic_id != r->x2apic_id) {
+      probe_fail("application-processors", "an AP's CPUID APIC ID differs from its LAPIC ID");
+      return;
+    }
+    if (r->lapic_id >= expected || (seen & (1u << r->lapic_id))) {
+      probe_fail("application-processors", "APIC IDs are not 0 to cpus-1, each once");
+      return;
+    }
+    seen |= 1u << r->lapic_id;
+  }
+  probe_pass("application-processors");
+}
+
 static void check_cpus(const struct probe_boot *boot) {
   const char *text = probe_cmdline_value(boot->cmdline, "cpus");
   uint64_t expected = text ? probe_parse_number(text, 10) : 1;
@@ -217,7 +305,9 @@ static void check_cpus(const struct probe_boot *boot) {
   if ((b >> 24) != 0) { probe_fail("cpus", "the boot vCPU's CPUID APIC ID is not 0"); return; }
   uint32_t lapic_id = *(volatile uint32_t *)(PROBE_LAPIC_BASE + 0x20) >> 24;
   if (lapic_id != 0) { probe_fail("cpus", "the boot vCPU's LAPIC ID is not 0"); return; }
-  if (((b >> 16) & 0xff) != expected) { probe_fail("cpus", "CPUID.1:EBX logical count differs from cpus="); return; }
+  /* EBX[23:16] counts logical processors only when EDX.HTT is set. */
+  uint64_t logical = (d & (1u << 28)) ? (b >> 16) & 0xff : 1;
+  if (logical != expected) { probe_fail("cpus", "CPUID.1 logical processor count differs from cpus="); return; }
   cpuid(0, 0, &a, &b, &c, &d);
   if (a >= 0xb) {
     cpuid(0xb, 1, &a, &b, &c, &d);
@@ -228,6 +318,7 @@ static void check_cpus(const struct probe_boot *boot) {
   probe_put_dec(expected);
   probe_puts("\n");
   probe_pass("cpus");
+  if (expected > 1) check_application_processors(expected);
 }
 
 void probe_finish(const struct probe_boot *boot) {

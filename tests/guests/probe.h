@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probe_layout.h"
+
 #define PROBE_SERIAL_PORT 0x3f8
 #define PROBE_EXIT_PORT 0xf4
 #define PROBE_BOOT_TIMER 0xc0000000ul

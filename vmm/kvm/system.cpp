@@ -63,6 +63,23 @@ size_t System::vcpu_mmap_size() const {
   return static_cast<size_t>(size);
 }
 
+void System::require_capabilities() const {
+  struct Capability {
+    long id;
+    const char* name;
+  };
+  // immediate_exit closes the race between a stop request and KVM_RUN.
+  static constexpr Capability kRequired[] = {
+      {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},   {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+      {KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
+      {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},           {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+      {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},       {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+  };
+  for (const Capability& capability : kRequired)
+    if (check_extension(capability.id) <= 0)
+      throw VmmError(std::string("KVM on this machine lacks ") + capability.name);
+}
+
 unsigned System::max_vcpus() const {
   if (long max = check_extension(KVM_CAP_MAX_VCPUS); max > 0) return static_cast<unsigned>(max);
   if (long nr = check_extension(KVM_CAP_NR_VCPUS); nr > 0) return static_cast<unsigned>(nr);
@@ -154,12 +171,6 @@ void Vcpu::set_msrs(std::span<const kvm_msr_entry> entries) {
                      return std::string(hex);
                    }() +
                    " rejected");
-}
-
-kvm_regs Vcpu::get_regs() {
-  kvm_regs regs{};
-  call(KVM_GET_REGS, &regs, "KVM_GET_REGS");
-  return regs;
 }
 
 void Vcpu::set_regs(const kvm_regs& regs) {

@@ -24,11 +24,12 @@ class System {
   // the device and the reason ("No such file or directory", "Permission denied").
   static System open(KvmApi& api, const char* device = "/dev/kvm");
 
-  KvmApi& api() const noexcept { return *api_; }
   int fd() const noexcept { return fd_.get(); }
   // KVM_CHECK_EXTENSION: 0 when unsupported, else the capability's value.
   long check_extension(long capability) const;
   size_t vcpu_mmap_size() const;
+  // Throws VmmError naming the first capability the VMM needs that KVM lacks.
+  void require_capabilities() const;
   // The most vCPUs one VM may have (KVM_CAP_MAX_VCPUS, then KVM_CAP_NR_VCPUS).
   unsigned max_vcpus() const;
   std::vector<kvm_cpuid_entry2> supported_cpuid() const;
@@ -70,7 +71,6 @@ class Vcpu {
 
   void set_cpuid(std::span<const kvm_cpuid_entry2> entries);
   void set_msrs(std::span<const kvm_msr_entry> entries);
-  kvm_regs get_regs();
   void set_regs(const kvm_regs& regs);
   kvm_sregs get_sregs();
   void set_sregs(const kvm_sregs& sregs);

@@ -93,6 +93,9 @@ kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned l
       return {KVM_API_VERSION, 0};
     case KVM_CHECK_EXTENSION:
       if (arg == KVM_CAP_MAX_VCPUS || arg == KVM_CAP_NR_VCPUS) return {max_vcpus, 0};
+      if (std::find(missing_capabilities.begin(), missing_capabilities.end(), static_cast<long>(arg)) !=
+          missing_capabilities.end())
+        return {0, 0};
       return {1, 0};
     case KVM_GET_VCPU_MMAP_SIZE:
       return {kFakeRunAreaSize, 0};

@@ -61,6 +61,7 @@ class FakeKvmApi final : public kvm::KvmApi {
   // Configuration, before use.
   int open_error = 0;                 // errno for open_device, 0 to succeed
   long max_vcpus = 8;                 // KVM_CAP_MAX_VCPUS
+  std::vector<long> missing_capabilities;  // KVM_CHECK_EXTENSION answers 0
   std::vector<kvm_cpuid_entry2> supported_cpuid;
   std::map<unsigned long, int> failing_ioctls;  // request -> errno
   void script(unsigned vcpu, std::vector<ScriptedExit> exits);

@@ -60,16 +60,17 @@ class MachineTest : public ::testing::Test {
 
 TEST_F(MachineTest, BuildIssuesTheKvmSetupSequence) {
   auto machine = build_machine(api, config("pvh-probe.elf", 2), console);
-  std::vector<unsigned long> vcpu_setup_bsp = {KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS, KVM_SET_FPU,
-                                               KVM_GET_SREGS,   KVM_SET_SREGS,  KVM_SET_REGS, KVM_GET_LAPIC,
-                                               KVM_SET_LAPIC};
-  std::vector<unsigned long> expected = {KVM_GET_API_VERSION,       KVM_CHECK_EXTENSION,   KVM_CREATE_VM,
-                                         KVM_SET_TSS_ADDR,          KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP,
-                                         KVM_CREATE_PIT2,           KVM_SET_USER_MEMORY_REGION, KVM_GET_VCPU_MMAP_SIZE,
-                                         KVM_GET_SUPPORTED_CPUID};
-  expected.insert(expected.end(), vcpu_setup_bsp.begin(), vcpu_setup_bsp.end());
-  for (unsigned long r : std::initializer_list<unsigned long>{KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS, KVM_SET_FPU, KVM_GET_LAPIC, KVM_SET_LAPIC})
-    expected.push_back(r);
+  using Requests = std::vector<unsigned long>;
+  Requests expected = {KVM_GET_API_VERSION};
+  expected.insert(expected.end(), 8, KVM_CHECK_EXTENSION);  // 7 required capabilities, then the vCPU limit
+  Requests vm = {KVM_CREATE_VM,   KVM_SET_TSS_ADDR,           KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP,
+                 KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION, KVM_GET_VCPU_MMAP_SIZE,    KVM_GET_SUPPORTED_CPUID};
+  Requests boot_vcpu = {KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS,  KVM_SET_FPU,  KVM_GET_SREGS,
+                        KVM_SET_SREGS,   KVM_SET_REGS,   KVM_GET_LAPIC, KVM_SET_LAPIC};
+  Requests application_vcpu = {KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS,
+                               KVM_SET_FPU,     KVM_GET_LAPIC,  KVM_SET_LAPIC};
+  for (const Requests* part : {&vm, &boot_vcpu, &application_vcpu})
+    expected.insert(expected.end(), part->begin(), part->end());
   EXPECT_EQ(api.request_sequence(), expected);
   EXPECT_EQ(api.calls_of(KVM_SET_TSS_ADDR).at(0).value, memory::kKvmTssAddress);
   EXPECT_EQ(api.calls_of(KVM_SET_IDENTITY_MAP_ADDR).at(0).as<uint64_t>(), memory::kKvmIdentityMapAddress);
@@ -250,9 +251,24 @@ TEST_F(MachineTest, TooManyVcpusForKvmIsRejected) {
   EXPECT_EQ(build_error(config("pvh-probe.elf", 3)), "--cpus 3: KVM on this machine allows at most 2 vCPUs");
 }
 
+TEST_F(MachineTest, MissingKvmCapabilityIsNamed) {
+  api.missing_capabilities = {KVM_CAP_IMMEDIATE_EXIT};
+  EXPECT_EQ(build_error(config("pvh-probe.elf")), "KVM on this machine lacks KVM_CAP_IMMEDIATE_EXIT");
+  EXPECT_TRUE(api.calls_of(KVM_CREATE_VM).empty());
+}
+
 TEST_F(MachineTest, VcpuCountBeyondXapicIsRejectedBeforeKvm) {
   EXPECT_EQ(build_error(config("pvh-probe.elf", 255)), "--cpus 255: the VM supports 1 to 254 vCPUs");
   EXPECT_EQ(build_error(config("pvh-probe.elf", 0)), "--cpus 0: the VM supports 1 to 254 vCPUs");
+  EXPECT_FALSE(api.opened_path());
+}
+
+TEST_F(MachineTest, MemoryOutsideItsRangeIsRejectedBeforeKvm) {
+  VmConfig c = config("pvh-probe.elf");
+  c.memory_mib = 1;
+  EXPECT_EQ(build_error(c), "--memory 1: must be 2 to 1048576 MiB");
+  c.memory_mib = kMaxMemoryMib + 1;
+  EXPECT_EQ(build_error(c), "--memory 1048577: must be 2 to 1048576 MiB");
   EXPECT_FALSE(api.opened_path());
 }
 
