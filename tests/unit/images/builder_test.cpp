@@ -52,9 +52,11 @@ TEST_F(Builder, FilesystemIsPlacedRightWithOrWithoutInsertRange) {
   // The test folder's filesystem usually inserts ranges (ext4); tmpfs does not,
   // so the build there takes the copying path.
   std::vector<fs::path> outputs{options_.output};
-  std::string shm = "/dev/shm/shelter-test-XXXXXX";
-  bool have_shm = ::mkdtemp(shm.data()) != nullptr;
-  if (have_shm) outputs.push_back(fs::path(shm) / "image");
+  std::optional<ScratchDir> shm;
+  if (fs::is_directory("/dev/shm")) {
+    shm.emplace("/dev/shm");
+    outputs.push_back(*shm / "image");
+  }
   for (const fs::path& output : outputs) {
     options_.output = output;
     ImageInfo info = build_image(options_);
@@ -67,7 +69,6 @@ TEST_F(Builder, FilesystemIsPlacedRightWithOrWithoutInsertRange) {
     // Nothing of the filesystem is left in the header's padding.
     EXPECT_TRUE(std::all_of(image.begin() + sizeof(ImageHeader), image.begin() + 4096, [](uint8_t b) { return b == 0; }));
   }
-  if (have_shm) fs::remove_all(shm);
 }
 
 TEST_F(Builder, EachBuildHasAFreshSalt) {
