@@ -101,12 +101,7 @@ void copy_into(const fs::path& from, const fs::path& to_dir, const std::string& 
   }
   UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0755));
   if (!out) throw SystemError("cannot create " + to.string(), errno);
-  for (;;) {
-    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 30, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw SystemError("cannot copy " + from.string(), errno);
-    if (n == 0) break;
-  }
+  copy_fd(in.get(), out.get(), from.string());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "common/error.h"
 
@@ -26,6 +27,31 @@ void write_all_at(int fd, std::span<const uint8_t> bytes, uint64_t offset, const
     if (n < 0) throw SystemError("cannot write " + what, errno);
     bytes = bytes.subspan(static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
+  }
+}
+
+void copy_fd(int in_fd, int out_fd, const std::string& what) {
+  for (;;) {
+    ssize_t n = ::copy_file_range(in_fd, nullptr, out_fd, nullptr, 1 << 30, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return;
+    if (n > 0) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS)
+      throw SystemError("cannot copy " + what, errno);
+    break;
+  }
+  std::vector<uint8_t> buffer(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in_fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw SystemError("cannot read " + what, errno);
+    if (n == 0) return;
+    for (size_t done = 0; done < static_cast<size_t>(n);) {
+      ssize_t w = ::write(out_fd, buffer.data() + done, static_cast<size_t>(n) - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) throw SystemError("cannot write a copy of " + what, errno);
+      done += static_cast<size_t>(w);
+    }
   }
 }
 

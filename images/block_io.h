@@ -10,4 +10,9 @@ namespace shelter::images {
 void read_exact_at(int fd, std::span<uint8_t> out, uint64_t offset, const std::string& what);
 void write_all_at(int fd, std::span<const uint8_t> bytes, uint64_t offset, const std::string& what);
 
+// Copies the rest of in_fd to out_fd: copy_file_range where the kernel can
+// (sharing extents on filesystems that allow it), read/write where it
+// cannot (across filesystems, for example).
+void copy_fd(int in_fd, int out_fd, const std::string& what);
+
 }  // namespace shelter::images

@@ -120,20 +120,23 @@ void make_erofs(const fs::path& staging, const fs::path& output) {
     throw Error("mkfs.erofs failed (status " + std::to_string(result.status) + "): " + last_line(result.output));
 }
 
-void copy_area(int in_fd, int out_fd, uint64_t out_offset, uint64_t size, ProgressSink* progress,
-               const std::atomic<bool>* cancel) {
-  constexpr uint64_t kStep = 64 << 20;
+// Moves the first size bytes of fd up by shift bytes. Inserting a range
+// moves no data; where the filesystem cannot, the bytes are copied from the
+// end backwards so that no source is overwritten before it is read.
+void shift_up(int fd, uint64_t size, uint64_t shift, ProgressSink* progress, const std::atomic<bool>* cancel) {
+  if (::fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, static_cast<off_t>(shift)) == 0) return;
+  if (errno != EOPNOTSUPP && errno != EINVAL) throw SystemError("cannot make room before the filesystem", errno);
+  constexpr uint64_t kChunk = 1 << 20;
+  std::vector<uint8_t> buffer(kChunk);
   if (progress != nullptr) progress->begin("copying", size);
-  off_t in_pos = 0;
-  off_t out_pos = static_cast<off_t>(out_offset);
-  for (uint64_t done = 0; done < size;) {
+  for (uint64_t end = size; end > 0;) {
     check_cancel(cancel);
-    ssize_t n = ::copy_file_range(in_fd, &in_pos, out_fd, &out_pos, std::min(kStep, size - done), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw SystemError("cannot copy the filesystem into the image", errno);
-    if (n == 0) throw Error("the filesystem shrank while it was copied");
-    done += static_cast<uint64_t>(n);
-    if (progress != nullptr) progress->advance(static_cast<uint64_t>(n));
+    uint64_t start = end > kChunk ? end - kChunk : 0;
+    std::span<uint8_t> chunk(buffer.data(), end - start);
+    read_exact_at(fd, chunk, start, "the filesystem");
+    write_all_at(fd, chunk, start + shift, "the image");
+    if (progress != nullptr) progress->advance(chunk.size());
+    end = start;
   }
   if (progress != nullptr) progress->end();
 }
@@ -200,7 +203,6 @@ ImageInfo build_image(const BuildOptions& options) {
   TempDir work(out_dir, ".shelter-build-");
   const fs::path staging = work.path() / "root";
   const fs::path scratch = work.path() / "scratch";
-  const fs::path erofs = work.path() / "filesystem.erofs";
   check_syscall(::mkdir(staging.c_str(), 0755), "cannot create " + staging.string());
   check_syscall(::mkdir(scratch.c_str(), 0700), "cannot create " + scratch.string());
 
@@ -212,14 +214,18 @@ ImageInfo build_image(const BuildOptions& options) {
   const std::string manifest_json = manifest_to_json(manifest).dump(2) + "\n";
   write_manifest_into_tree(staging, manifest_json);
 
-  make_erofs(staging, erofs);
+  // mkfs.erofs writes straight into the output's temporary file, and the
+  // filesystem is then moved up to its offset without copying where the
+  // filesystem can insert a range (ext4, xfs).
+  AtomicOutputFile out(options.output, 0644);
+  make_erofs(staging, out.temporary_path());
   check_cancel(options.cancel);
-
-  UniqueFd fs_fd(::open(erofs.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fs_fd) throw SystemError("cannot open the new filesystem", errno);
-  struct stat fs_st {};
-  check_syscall(::fstat(fs_fd.get(), &fs_st), "cannot stat the new filesystem");
-  const uint64_t filesystem_size = static_cast<uint64_t>(fs_st.st_size);
+  struct stat fd_st {}, path_st {};
+  check_syscall(::fstat(out.fd(), &fd_st), "cannot stat the new filesystem");
+  check_syscall(::stat(out.temporary_path().c_str(), &path_st), "cannot stat the new filesystem");
+  if (fd_st.st_ino != path_st.st_ino || fd_st.st_dev != path_st.st_dev)
+    throw Error("mkfs.erofs replaced its output file instead of writing it");
+  const uint64_t filesystem_size = static_cast<uint64_t>(fd_st.st_size);
   if (filesystem_size == 0) throw Error("mkfs.erofs produced an empty filesystem");
 
   VerityParams verity;
@@ -228,21 +234,21 @@ ImageInfo build_image(const BuildOptions& options) {
   verity.hash_offset = verity.data_offset + verity.data_size;
   verity.salt.resize(kSaltSize);
   random_bytes(verity.salt);
-  // Pad the filesystem to whole blocks so the padding is encrypted like the rest.
-  check_syscall(::ftruncate(fs_fd.get(), static_cast<off_t>(verity.data_size)), "cannot pad the filesystem");
   const uint64_t hash_size = hash_area_size(verity.data_blocks(), verity.hash_block_size);
   const uint64_t image_size = verity.hash_offset + hash_size;
 
-  AtomicOutputFile out(options.output, 0644);
+  shift_up(out.fd(), filesystem_size, verity.data_offset, options.progress, options.cancel);
+  // Zero padding after the filesystem and room for the hash area.
   check_syscall(::ftruncate(out.fd(), static_cast<off_t>(image_size)), "cannot size " + options.output.string());
-  out.write_at({reinterpret_cast<const uint8_t*>(manifest_json.data()), manifest_json.size()}, kHeaderAreaSize);
+  // Everything before the filesystem: zeros (the header comes last) and the manifest.
+  std::string front(verity.data_offset, '\0');
+  front.replace(kHeaderAreaSize, manifest_json.size(), manifest_json);
+  out.write_at({reinterpret_cast<const uint8_t*>(front.data()), front.size()}, 0);
   if (options.encryption != nullptr) {
-    encrypt_xts_plain64(fs_fd.get(), 0, verity.data_size, out.fd(), verity.data_offset,
+    // In place: each chunk is read, then its ciphertext written over it.
+    encrypt_xts_plain64(out.fd(), verity.data_offset, verity.data_size, out.fd(), verity.data_offset,
                         options.encryption->key, options.progress, options.cancel);
-  } else {
-    copy_area(fs_fd.get(), out.fd(), verity.data_offset, verity.data_size, options.progress, options.cancel);
   }
-  fs_fd.reset();
 
   Sha256Digest root = write_hash_tree(out.fd(), out.fd(), verity, options.progress, options.cancel);
   verity.root_hash.assign(root.begin(), root.end());

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "images/block_io.h"
 
 namespace shelter::images {
 namespace fs = std::filesystem;
@@ -22,12 +23,7 @@ void copy_contents(const fs::path& from, const fs::path& to, mode_t mode) {
   if (!in) throw SystemError("cannot open " + from.string(), errno);
   UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777));
   if (!out) throw SystemError("cannot create " + to.string(), errno);
-  for (;;) {
-    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 30, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw SystemError("cannot copy " + from.string(), errno);
-    if (n == 0) break;
-  }
+  copy_fd(in.get(), out.get(), from.string());
 }
 
 void copy_metadata(const fs::path& to, const struct stat& st) {

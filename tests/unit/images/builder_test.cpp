@@ -9,6 +9,7 @@
 #include "common/unique_fd.h"
 #include "images/staging.h"
 #include "images/verity.h"
+#include "tests/support/run_command.h"
 #include "tests/unit/images/scratch.h"
 
 namespace shelter::images {
@@ -45,6 +46,29 @@ TEST_F(Builder, ImageVerifiesAgainstItsRootHash) {
   EXPECT_FALSE(verify_hash_tree(fd.get(), info.verity));
   // Only the image is left in the output folder.
   EXPECT_EQ(testing::count_entries(dir_ / "out"), 1u);
+}
+
+TEST_F(Builder, FilesystemIsPlacedRightWithOrWithoutInsertRange) {
+  // The test folder's filesystem usually inserts ranges (ext4); tmpfs does not,
+  // so the build there takes the copying path.
+  std::vector<fs::path> outputs{options_.output};
+  std::optional<ScratchDir> shm;
+  if (fs::is_directory("/dev/shm")) {
+    shm.emplace("/dev/shm");
+    outputs.push_back(*shm / "image");
+  }
+  for (const fs::path& output : outputs) {
+    options_.output = output;
+    ImageInfo info = build_image(options_);
+    std::vector<uint8_t> image = testing::read_bytes(output);
+    std::vector<uint8_t> data(image.begin() + static_cast<ptrdiff_t>(info.verity.data_offset),
+                              image.begin() + static_cast<ptrdiff_t>(info.verity.data_offset + info.verity.data_size));
+    testing::write_bytes(dir_ / "data.bin", data);
+    auto fsck = shelter::testing::run_command("fsck.erofs " + (dir_ / "data.bin").string());
+    EXPECT_EQ(fsck.status, 0) << output << fsck.out << fsck.err;
+    // Nothing of the filesystem is left in the header's padding.
+    EXPECT_TRUE(std::all_of(image.begin() + sizeof(ImageHeader), image.begin() + 4096, [](uint8_t b) { return b == 0; }));
+  }
 }
 
 TEST_F(Builder, EachBuildHasAFreshSalt) {

@@ -41,6 +41,8 @@ class ImageCli : public ::testing::Test {
     auto r = run_command(kShelter + " build " + q(dir_ / "root") + " -o " + q(image_) +
                          " --entrypoint '/bin/app --fast' --env MODE=test --workdir /data");
     ASSERT_EQ(r.status, 0) << r.err;
+    // Not a terminal: no progress bar, nothing on stderr.
+    EXPECT_EQ(r.err, "");
     auto inspect = run_command(kShelter + " inspect --json " + q(image_));
     ASSERT_EQ(inspect.status, 0) << inspect.err;
     info_ = json::parse(inspect.out);

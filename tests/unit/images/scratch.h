@@ -13,9 +13,9 @@ namespace shelter::images::testing {
 
 class ScratchDir {
  public:
-  ScratchDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/shelter-test-XXXXXX";
+  ScratchDir() : ScratchDir(std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp") {}
+  explicit ScratchDir(const std::string& base) {
+    std::string pattern = base + "/shelter-test-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
