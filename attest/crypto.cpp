@@ -340,8 +340,20 @@ std::optional<std::string> ChainCache::verify(const ChainCheck& check) {
       window.not_after = std::min(window.not_after, asn1_time_to_epoch(next));
     }
   }
+  if (verified_.size() == kMaxEntries) verified_.clear();
   verified_.emplace_back(key, window);
   return std::nullopt;
+}
+
+const std::vector<X509Ptr>& ChainCache::certificates(std::span<const uint8_t> encoded) {
+  Sha256Digest key = sha256(encoded);
+  for (const auto& [cached, certs] : parsed_) {
+    if (cached == key) return certs;
+  }
+  auto certs = parse_certificates(encoded);
+  if (parsed_.size() == kMaxEntries) parsed_.clear();
+  parsed_.emplace_back(key, std::move(certs));
+  return parsed_.back().second;
 }
 
 }  // namespace shelter::attest

@@ -114,8 +114,13 @@ namespace shelter::attest {
 class ChainCache {
  public:
   std::optional<std::string> verify(const ChainCheck& check);
+  // parse_certificates(encoded), remembered by the SHA-256 of encoded (a TDX
+  // quote carries its PCK chain as PEM text that would be parsed every time).
+  const std::vector<X509Ptr>& certificates(std::span<const uint8_t> encoded);
 
  private:
+  static constexpr size_t kMaxEntries = 1024;
+  std::vector<std::pair<Sha256Digest, std::vector<X509Ptr>>> parsed_;
   struct Window {
     std::time_t not_before;
     std::time_t not_after;

@@ -165,7 +165,7 @@ std::span<const Sha256Digest> intel_roots() { return kIntelRoots; }
 Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t now, std::span<const Sha256Digest> roots,
                ChainCache* cache) {
   Quote quote;
-  std::vector<X509Ptr> pck_chain;
+  std::vector<X509Ptr> parsed_chain;  // owns the chain when no cache does
   try {
     quote = parse_quote(evidence.quote);
   } catch (const EvidenceError& e) {
@@ -180,8 +180,9 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
     return Verdict::reject("quote signature does not verify under the attestation key", claims);
   }
 
+  std::vector<X509*> pck_chain;
   if (!evidence.pck_chain.empty()) {
-    for (const auto& cert : evidence.pck_chain) pck_chain.emplace_back(X509_dup(cert.get()));
+    pck_chain = raw(evidence.pck_chain);
   } else {
     if (quote.pck_data_type != kCertificationPckChain) {
       return Verdict::reject("quote carries no PCK certificate chain (certification data type " +
@@ -189,12 +190,17 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
                              claims);
     }
     try {
-      pck_chain = parse_certificates(quote.pck_data);
+      if (cache != nullptr) {
+        pck_chain = raw(cache->certificates(quote.pck_data));
+      } else {
+        parsed_chain = parse_certificates(quote.pck_data);
+        pck_chain = raw(parsed_chain);
+      }
     } catch (const EvidenceError& e) {
       return Verdict::reject(std::string("PCK certificate chain in the quote: ") + e.what(), claims);
     }
   }
-  X509* pck = pck_chain.front().get();
+  X509* pck = pck_chain.front();
   EVP_PKEY* pck_key = X509_get0_pubkey(pck);
   if (pck_key == nullptr || !verify_ecdsa(pck_key, "SHA256", quote.qe_report_bytes,
                                           std::span(quote.qe_report_signature).first(32),
@@ -212,7 +218,7 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
 
   std::vector<X509_CRL*> crls;
   for (const auto& crl : evidence.crls) crls.push_back(crl.get());
-  ChainCheck check{raw(pck_chain), {roots.begin(), roots.end()}, crls, now};
+  ChainCheck check{pck_chain, {roots.begin(), roots.end()}, crls, now};
   if (auto problem = cache != nullptr ? cache->verify(check) : verify_chain(check)) {
     return Verdict::reject("PCK " + *problem, claims);
   }

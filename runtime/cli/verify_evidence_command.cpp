@@ -11,11 +11,14 @@
 #include "attest/crypto.h"
 #include "attest/error.h"
 #include "attest/policy.h"
+#include "attest/nvgpu/spdm.h"
+#include "attest/nvgpu/verify.h"
 #include "attest/snp/verify.h"
 #include "attest/tdx/verify.h"
 #include "attest/verdict.h"
 #include "common/error.h"
 #include "common/file.h"
+#include "common/hex.h"
 
 namespace shelter::cli {
 namespace {
@@ -35,6 +38,7 @@ struct Options {
   std::string qe_identity;
   std::string qe_identity_chain;
   std::vector<std::string> crls;
+  std::string nonce;
 };
 
 std::time_t verification_time(const Options& options) {
@@ -111,6 +115,23 @@ attest::Verdict verify_snp(const Options& options, const attest::Policy& policy,
   return attest::snp::verify(evidence, policy.snp, now);
 }
 
+attest::Verdict verify_nvgpu(const Options& options, const attest::Policy& policy, std::time_t now) {
+  attest::nvgpu::Evidence evidence;
+  try {
+    evidence.report = attest::nvgpu::decode_report_file(read_file(options.evidence, 4 * kMaxEvidenceSize));
+  } catch (const attest::EvidenceError& e) {
+    throw Error(options.evidence + ": " + e.what());
+  }
+  evidence.chain = certificates_of(options);
+  if (!options.nonce.empty()) {
+    auto nonce = from_hex(options.nonce);
+    if (!nonce || nonce->size() != 32) throw Error("--nonce must be 32 bytes of hex");
+    evidence.expected_nonce = *nonce;
+  }
+  auto roots = trusted_roots(options, attest::nvgpu::nvidia_roots());
+  return attest::nvgpu::verify(evidence, policy.nvgpu, now, roots);
+}
+
 void print_claims(const nlohmann::ordered_json& value, const std::string& prefix) {
   if (value.is_object()) {
     for (const auto& [key, item] : value.items()) print_claims(item, prefix.empty() ? key : prefix + "." + key);
@@ -147,8 +168,8 @@ int report(const Options& options, const attest::Verdict& verdict, std::time_t n
 void add_verify_evidence_command(CLI::App& app, Commands& commands) {
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("verify-evidence", "Verify TEE evidence offline and print its claims");
-  sub->add_option("--tee", options->tee, "Kind of evidence")->required()->check(CLI::IsMember({"snp", "tdx"}));
-  sub->add_option("FILE", options->evidence, "The evidence (SNP: the 0x4A0-byte report; TDX: the quote)")->required();
+  sub->add_option("--tee", options->tee, "Kind of evidence")->required()->check(CLI::IsMember({"snp", "tdx", "nvgpu"}));
+  sub->add_option("FILE", options->evidence, "The evidence (SNP: the 0x4A0-byte report; TDX: the quote; nvgpu: the SPDM report, hex or binary)")->required();
   sub->add_option("--certs", options->certs,
                   "Certificates, leaf first (PEM, DER, or an SNP certificate table / auxblob); repeatable");
   sub->add_option("--at", options->at, "Verify as of this RFC 3339 time instead of now")
@@ -164,12 +185,14 @@ void add_verify_evidence_command(CLI::App& app, Commands& commands) {
   sub->add_option("--tcb-info-chain", options->tcb_info_chain, "TDX: its issuer chain (PEM, leaf first)");
   sub->add_option("--qe-identity", options->qe_identity, "TDX: Intel PCS QE identity JSON");
   sub->add_option("--qe-identity-chain", options->qe_identity_chain, "TDX: its issuer chain (PEM, leaf first)");
+  sub->add_option("--nonce", options->nonce, "nvgpu: the nonce the report must answer (64 hex digits)");
   sub->add_option("--crl", options->crls, "TDX: CRLs of the PCK chain (PCK CA and root CA); repeatable");
   commands.push_back(Command{sub, [options]() {
                                std::time_t now = verification_time(*options);
                                attest::Policy policy = load_policy(*options);
-                               attest::Verdict verdict = options->tee == "snp" ? verify_snp(*options, policy, now)
-                                                                               : verify_tdx(*options, policy, now);
+                               attest::Verdict verdict = options->tee == "snp"   ? verify_snp(*options, policy, now)
+                                                         : options->tee == "tdx" ? verify_tdx(*options, policy, now)
+                                                                                 : verify_nvgpu(*options, policy, now);
                                return report(*options, verdict, now);
                              }});
 }

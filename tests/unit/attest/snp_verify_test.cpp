@@ -294,6 +294,20 @@ TEST_F(ForgedSnp, PolicyChecksNameWhatFailed) {
   EXPECT_TRUE(contains(run([](SnpPolicy&) {}), "migration agent"));
 }
 
+TEST(SnpVerify, AskAndAsvkOfEveryProductVerifyToTheirPinnedArk) {
+  SHELTER_REQUIRE_VECTORS();
+  std::vector<Sha256Digest> pins;
+  for (const auto& root : amd_roots()) pins.push_back(root.fingerprint);
+  for (const char* file : {"sev-snp/ask_ark_milan.pem", "sev-snp/ask_ark_milan_vlek.pem", "sev-snp/ask_ark_genoa.pem",
+                           "sev-snp/ask_ark_genoa_vlek.pem", "sev-snp/ask_ark_turin_vcek.pem",
+                           "sev-snp/ask_ark_turin_vlek.pem"}) {
+    auto certs = certs_from({file});
+    ASSERT_EQ(certs.size(), 2u) << file;
+    ChainCheck check{{certs[0].get(), certs[1].get()}, pins, {}, at("2024-06-01T00:00:00Z")};
+    EXPECT_EQ(verify_chain(check), std::nullopt) << file;
+  }
+}
+
 TEST(SnpTcb, EncodingFollowsTheProductLayout) {
   EXPECT_EQ(encode_tcb(decode_tcb(0x4405000000000002, Product::kMilan), Product::kMilan), 0x4405000000000002u);
   TcbVersion turin = decode_tcb(0x1d00000000090401, Product::kTurin);

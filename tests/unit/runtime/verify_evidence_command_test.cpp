@@ -118,5 +118,20 @@ TEST_F(VerifyEvidenceCommand, TdxTestPkiQuoteFailsAgainstTheProductionRoot) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["verdict"], "rejected");
 }
 
+TEST_F(VerifyEvidenceCommand, NvgpuReportIsCheckedAgainstTheNonce) {
+  const auto v = kVectors / "nvidia-gpu";
+  const std::string base = kShelter + " verify-evidence --tee nvgpu " + (v / "hopperAttestationReport.txt").string() +
+                           " --certs " + (v / "hopperCertChain.txt").string() + " --at 2024-06-01T00:00:00Z";
+  auto good = run_command(base + " --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
+  EXPECT_EQ(good.status, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("driver_version: 550.90.07"), std::string::npos) << good.out;
+  auto other = run_command(base + " --nonce 031d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
+  EXPECT_EQ(other.status, 1);
+  EXPECT_NE(other.out.find("verdict: rejected: GPU report nonce does not match"), std::string::npos) << other.out;
+  auto short_nonce = run_command(base + " --nonce 0102");
+  EXPECT_EQ(short_nonce.status, 1);
+  EXPECT_NE(short_nonce.err.find("--nonce"), std::string::npos) << short_nonce.err;
+}
+
 }  // namespace
 }  // namespace shelter
