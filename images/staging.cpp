@@ -36,14 +36,22 @@ void copy_metadata(const fs::path& to, const struct stat& st) {
     throw SystemError("cannot set the times of " + to.string(), errno);
 }
 
-void stage_entry(const fs::path& from, const fs::path& to) {
+// The build's own work folder, never copied into itself when the output
+// (and so the work folder beside it) lies inside the source.
+struct Skip {
+  dev_t dev;
+  ino_t ino;
+};
+
+void stage_entry(const fs::path& from, const fs::path& to, const Skip& skip) {
   struct stat st {};
   check_syscall(::lstat(from.c_str(), &st), "cannot stat " + from.string());
+  if (st.st_dev == skip.dev && st.st_ino == skip.ino) return;
   if (S_ISDIR(st.st_mode)) {
     check_syscall(::mkdir(to.c_str(), 0700), "cannot create " + to.string());
     std::error_code ec;
     for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec))
-      stage_entry(it->path(), to / it->path().filename());
+      stage_entry(it->path(), to / it->path().filename(), skip);
     if (ec) throw SystemError("cannot list " + from.string(), ec.value());
     copy_metadata(to, st);
   } else if (S_ISREG(st.st_mode)) {
@@ -89,9 +97,12 @@ void stage_directory(const fs::path& source, const fs::path& staging) {
   struct stat st {};
   if (::stat(source.c_str(), &st) != 0) throw SystemError("cannot read the source " + source.string(), errno);
   if (!S_ISDIR(st.st_mode)) throw Error(source.string() + ": not a directory");
+  struct stat work {};
+  check_syscall(::stat(staging.parent_path().c_str(), &work), "cannot stat " + staging.parent_path().string());
+  const Skip skip{work.st_dev, work.st_ino};
   std::error_code ec;
   for (fs::directory_iterator it(source, ec), end; !ec && it != end; it.increment(ec))
-    stage_entry(it->path(), staging / it->path().filename());
+    stage_entry(it->path(), staging / it->path().filename(), skip);
   if (ec) throw SystemError("cannot list " + source.string(), ec.value());
   copy_metadata(staging, st);
 }

@@ -23,7 +23,8 @@ class TempDir {
 
 // Copies the tree under source into staging (an empty directory): regular
 // files are hard-linked where the filesystem allows and copied otherwise;
-// symlinks, modes, times and (as root) ownership are preserved.
+// symlinks, modes, times and (as root) ownership are preserved. The folder
+// holding staging is skipped should it lie inside source.
 void stage_directory(const std::filesystem::path& source, const std::filesystem::path& staging);
 
 // Resolves path inside root as the guest will see it: absolute symlinks and

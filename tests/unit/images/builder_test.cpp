@@ -71,6 +71,15 @@ TEST_F(Builder, FilesystemIsPlacedRightWithOrWithoutInsertRange) {
   }
 }
 
+TEST_F(Builder, OutputInsideTheSourceIsNotStagedIntoItself) {
+  options_.output = dir_ / "root/model.img";
+  ImageInfo info = build_image(options_);
+  // The work folder beside the output was skipped: the image holds only the tree.
+  EXPECT_LT(info.filesystem_size, 1u << 20);
+  for (const auto& entry : fs::directory_iterator(dir_ / "root"))
+    EXPECT_EQ(entry.path().filename().string().rfind(".shelter-build-", 0), std::string::npos);
+}
+
 TEST_F(Builder, EachBuildHasAFreshSalt) {
   ImageInfo first = build_image(options_);
   options_.force = true;
