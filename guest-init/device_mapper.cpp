@@ -115,7 +115,7 @@ std::string verity_table(const images::VerityParams& p, dev_t data_dev, dev_t ha
   auto device = [](dev_t dev) { return std::to_string(major(dev)) + ":" + std::to_string(minor(dev)); };
   return "1 " + device(data_dev) + " " + device(hash_dev) + " " + std::to_string(p.data_block_size) + " " +
          std::to_string(p.hash_block_size) + " " + std::to_string(p.data_blocks()) + " " +
-         std::to_string(p.hash_offset / p.hash_block_size) + " " + p.algorithm + " " + to_hex(p.root_hash) +
+         std::to_string(p.hash_offset / p.hash_block_size + 1) + " " + p.algorithm + " " + to_hex(p.root_hash) +
          " " + to_hex(p.salt);
 }
 

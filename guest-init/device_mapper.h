@@ -60,7 +60,9 @@ inline constexpr const char* kDataDeviceName = "shelter-data";
 inline constexpr const char* kVerityDeviceName = "shelter-verity";
 
 // The verity target's table text for data on data_dev (starting at its block
-// 0) and the hash tree on hash_dev at params.hash_offset.
+// 0) and the hash area on hash_dev at params.hash_offset. As with
+// `veritysetup --hash-offset`, the hash area opens with veritysetup's
+// superblock (one hash block); the tree starts right after it.
 std::string verity_table(const images::VerityParams& params, dev_t data_dev, dev_t hash_dev);
 
 // Maps the image's data area (a linear target at data_offset) and puts a

@@ -85,6 +85,20 @@ std::string read_text(const std::string& path, size_t max_size) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// procfs files report size 0, so read_file() does not fit them.
+std::string read_proc_file(const char* path, size_t max_size) {
+  UniqueFd fd(static_cast<int>(check_syscall(::open(path, O_RDONLY | O_CLOEXEC), std::string("opening ") + path)));
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > max_size) throw Error(std::string(path) + " is too long");
+  }
+  if (n < 0) throw SystemError(std::string("reading ") + path, errno);
+  return text;
+}
+
 void mount_early_filesystems() {
   for (const char* dir : {"/proc", "/sys", "/dev"}) make_dir(dir, 0755);
   mount_or_throw("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "mounting /proc");
@@ -326,7 +340,7 @@ int guest_main() {
     status_port = open_port(kStatusPort);
     stdout_port = open_port(kStdoutPort);
     stderr_port = open_port(kStderrPort);
-    images::GuestParams params = images::parse_kernel_cmdline(read_text("/proc/cmdline", 8192));
+    images::GuestParams params = images::parse_kernel_cmdline(read_proc_file("/proc/cmdline", 8192));
     load_modules();
     dev_t disk = wait_for_disk();
     KernelDmControl control;

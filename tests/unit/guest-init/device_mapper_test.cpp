@@ -70,9 +70,10 @@ images::VerityParams params() {
   return p;
 }
 
+// The tree's first block follows the superblock at hash_offset (block 12).
 TEST(DeviceMapper, VerityTableNamesDevicesBlocksAndHashStart) {
   EXPECT_EQ(verity_table(params(), makedev(254, 0), makedev(253, 0)),
-            "1 254:0 253:0 4096 4096 10 12 sha256 " + std::string(64, '1') + " aabb");
+            "1 254:0 253:0 4096 4096 10 13 sha256 " + std::string(64, '1') + " aabb");
 }
 
 TEST(DeviceMapper, SetupIssuesLinearThenVerityReadOnly) {
