@@ -5,8 +5,13 @@
 #include <string>
 
 #include "common/error.h"
+#include "runtime/cli/build_command.h"
 #include "runtime/cli/command.h"
+#include "runtime/cli/inspect_command.h"
+#include "runtime/cli/verify_image_command.h"
 #include "runtime/cli/logging.h"
+#include "runtime/cli/measure_command.h"
+#include "runtime/cli/verify_evidence_command.h"
 
 namespace {
 
@@ -29,6 +34,11 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   Commands commands;
+  add_verify_evidence_command(app, commands);
+  add_measure_command(app, commands);
+  add_build_command(app, commands);
+  add_inspect_command(app, commands);
+  add_verify_image_command(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,48 @@
+#pragma once
+// A throw-away PKI for tests: keys and certificates made on the fly, so that
+// verifier paths behind a valid signature (TCB, chip id, policy) and forged
+// chains can be exercised.
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "attest/crypto.h"
+
+namespace shelter::attest::testing {
+
+EvpPkeyPtr generate_ec_key(const char* curve);  // "P-256", "P-384"
+
+struct Extension {
+  std::string oid;
+  std::vector<uint8_t> der_value;  // the extnValue contents
+};
+
+struct CertificateSpec {
+  std::string common_name;
+  std::time_t not_before = 0;
+  std::time_t not_after = 0;
+  bool ca = false;
+  std::vector<Extension> extensions;
+};
+
+// issuer == nullptr: self-signed with key.
+X509Ptr make_certificate(const CertificateSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key);
+
+// DER INTEGER, as AMD's TCB extensions hold them.
+std::vector<uint8_t> der_integer(uint64_t value);
+
+std::vector<uint8_t> to_der(X509* cert);
+std::vector<uint8_t> read_vector(const std::filesystem::path& path);
+std::filesystem::path vectors_dir();
+
+}  // namespace shelter::attest::testing
+
+// Skips the calling test when the public vectors are not present.
+#define SHELTER_REQUIRE_VECTORS()                                                                     \
+  do {                                                                                                \
+    if (!std::filesystem::is_directory(::shelter::attest::testing::vectors_dir()))                    \
+      GTEST_SKIP() << "public test vectors not found at " << ::shelter::attest::testing::vectors_dir() \
+                   << "; skipping";                                                                   \
+  } while (0)

@@ -1,0 +1,215 @@
+#include "tests/unit/vmm/fake_kvm_api.h"
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+namespace shelter::vmm::testing {
+
+ScriptedExit io_exit(uint8_t direction, uint16_t port, std::vector<uint8_t> data, uint8_t size) {
+  return [=](kvm_run& run) {
+    run.exit_reason = KVM_EXIT_IO;
+    run.io.direction = direction;
+    run.io.port = port;
+    run.io.size = size;
+    run.io.count = static_cast<uint32_t>(data.size() / size);
+    run.io.data_offset = kFakeIoDataOffset;
+    std::memcpy(reinterpret_cast<uint8_t*>(&run) + kFakeIoDataOffset, data.data(), data.size());
+  };
+}
+
+ScriptedExit mmio_exit(bool is_write, uint64_t address, std::vector<uint8_t> data) {
+  return [=](kvm_run& run) {
+    run.exit_reason = KVM_EXIT_MMIO;
+    run.mmio.phys_addr = address;
+    run.mmio.is_write = is_write;
+    run.mmio.len = static_cast<uint32_t>(data.size());
+    std::memcpy(run.mmio.data, data.data(), data.size());
+  };
+}
+
+ScriptedExit simple_exit(uint32_t reason) {
+  return [=](kvm_run& run) { run.exit_reason = reason; };
+}
+
+ScriptedExit internal_error_exit(uint32_t suberror) {
+  return [=](kvm_run& run) {
+    run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+    run.internal.suberror = suberror;
+  };
+}
+
+ScriptedExit fail_entry_exit(uint64_t reason) {
+  return [=](kvm_run& run) {
+    run.exit_reason = KVM_EXIT_FAIL_ENTRY;
+    run.fail_entry.hardware_entry_failure_reason = reason;
+  };
+}
+
+FakeKvmApi::FakeKvmApi() {
+  // A LAPIC as KVM leaves it after creation: LVTs masked.
+  uint32_t masked = 1u << 16;
+  std::memcpy(lapic_.regs + 0x350, &masked, 4);
+  std::memcpy(lapic_.regs + 0x360, &masked, 4);
+}
+
+FakeKvmApi::~FakeKvmApi() = default;
+
+kvm::SysResult FakeKvmApi::new_fd(RecordedIoctl::Target target, unsigned vcpu) {
+  int fd = ::eventfd(0, EFD_CLOEXEC);
+  if (fd < 0) return {-1, errno};
+  objects_[fd] = {target, vcpu};
+  return {fd, 0};
+}
+
+kvm::SysResult FakeKvmApi::open_device(const char* path) {
+  std::lock_guard lock(mutex_);
+  opened_path_ = path;
+  if (open_error != 0) return {-1, open_error};
+  return new_fd(RecordedIoctl::Target::kSystem, 0);
+}
+
+kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned long arg) {
+  if (request == KVM_RUN) {
+    unsigned vcpu;
+    {
+      std::lock_guard lock(mutex_);
+      vcpu = objects_.at(fd).vcpu;
+      calls_.push_back({RecordedIoctl::Target::kVcpu, vcpu, request, arg, {}, {}, {}});
+    }
+    return run(vcpu);
+  }
+  std::lock_guard lock(mutex_);
+  Object object = objects_.at(fd);
+  calls_.push_back({object.target, object.vcpu, request, arg, {}, {}, {}});
+  if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
+  switch (request) {
+    case KVM_GET_API_VERSION:
+      return {KVM_API_VERSION, 0};
+    case KVM_CHECK_EXTENSION:
+      if (arg == KVM_CAP_MAX_VCPUS || arg == KVM_CAP_NR_VCPUS) return {max_vcpus, 0};
+      return {1, 0};
+    case KVM_GET_VCPU_MMAP_SIZE:
+      return {kFakeRunAreaSize, 0};
+    case KVM_CREATE_VM:
+      return new_fd(RecordedIoctl::Target::kVm, 0);
+    case KVM_CREATE_VCPU: {
+      kvm::SysResult r = new_fd(RecordedIoctl::Target::kVcpu, static_cast<unsigned>(arg));
+      vcpus_[static_cast<unsigned>(arg)];
+      return r;
+    }
+    default:
+      return {0, 0};
+  }
+}
+
+kvm::SysResult FakeKvmApi::ioctl_ptr(int fd, unsigned long request, void* arg) {
+  std::lock_guard lock(mutex_);
+  Object object = objects_.at(fd);
+  RecordedIoctl call{object.target, object.vcpu, request, 0, {}, {}, {}};
+  auto* bytes = static_cast<uint8_t*>(arg);
+  call.payload.assign(bytes, bytes + _IOC_SIZE(request));
+  if (request == KVM_SET_CPUID2) {
+    auto* cpuid = static_cast<kvm_cpuid2*>(arg);
+    call.cpuid.assign(cpuid->entries, cpuid->entries + cpuid->nent);
+  } else if (request == KVM_SET_MSRS) {
+    auto* msrs = static_cast<kvm_msrs*>(arg);
+    call.msrs.assign(msrs->entries, msrs->entries + msrs->nmsrs);
+  }
+  calls_.push_back(std::move(call));
+  if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
+  switch (request) {
+    case KVM_GET_SUPPORTED_CPUID: {
+      auto* cpuid = static_cast<kvm_cpuid2*>(arg);
+      if (cpuid->nent < supported_cpuid.size()) return {-1, E2BIG};
+      cpuid->nent = static_cast<uint32_t>(supported_cpuid.size());
+      std::memcpy(cpuid->entries, supported_cpuid.data(), supported_cpuid.size() * sizeof(kvm_cpuid_entry2));
+      return {0, 0};
+    }
+    case KVM_SET_MSRS:
+      return {static_cast<long>(static_cast<kvm_msrs*>(arg)->nmsrs), 0};
+    case KVM_GET_LAPIC:
+      std::memcpy(arg, &lapic_, sizeof lapic_);
+      return {0, 0};
+    case KVM_GET_SREGS: {
+      kvm_sregs sregs{};
+      sregs.apic_base = 0xfee00900;
+      std::memcpy(arg, &sregs, sizeof sregs);
+      return {0, 0};
+    }
+    default:
+      return {0, 0};
+  }
+}
+
+Mapping FakeKvmApi::map_run_area(int vcpu_fd, size_t size) {
+  Mapping area = Mapping::map(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  std::lock_guard lock(mutex_);
+  vcpus_[objects_.at(vcpu_fd).vcpu].run = static_cast<kvm_run*>(area.get());
+  return area;
+}
+
+void FakeKvmApi::script(unsigned vcpu, std::vector<ScriptedExit> exits) {
+  std::lock_guard lock(mutex_);
+  for (auto& e : exits) vcpus_[vcpu].script.push_back(std::move(e));
+}
+
+kvm::SysResult FakeKvmApi::run(unsigned vcpu) {
+  kvm_run* area;
+  {
+    std::lock_guard lock(mutex_);
+    VcpuState& state = vcpus_.at(vcpu);
+    area = state.run;
+    if (state.last_was_io_in) {
+      auto* data = reinterpret_cast<uint8_t*>(area) + area->io.data_offset;
+      state.io_in_results.emplace_back(data, data + area->io.size * area->io.count);
+      state.last_was_io_in = false;
+    }
+    if (std::atomic_ref<uint8_t>(area->immediate_exit).load()) return {-1, EINTR};
+    if (!state.script.empty()) {
+      ScriptedExit next = std::move(state.script.front());
+      state.script.pop_front();
+      next(*area);
+      state.last_was_io_in = area->exit_reason == KVM_EXIT_IO && area->io.direction == KVM_EXIT_IO_IN;
+      return {0, 0};
+    }
+  }
+  // Out of script: the vCPU idles in the guest until it is kicked.
+  std::atomic_ref<uint8_t> immediate_exit(area->immediate_exit);
+  while (!immediate_exit.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  return {-1, EINTR};
+}
+
+std::vector<RecordedIoctl> FakeKvmApi::calls() const {
+  std::lock_guard lock(mutex_);
+  return calls_;
+}
+
+std::vector<RecordedIoctl> FakeKvmApi::calls_of(unsigned long request) const {
+  std::vector<RecordedIoctl> matching;
+  for (const RecordedIoctl& call : calls())
+    if (call.request == request) matching.push_back(call);
+  return matching;
+}
+
+std::vector<unsigned long> FakeKvmApi::request_sequence() const {
+  std::vector<unsigned long> sequence;
+  for (const RecordedIoctl& call : calls()) sequence.push_back(call.request);
+  return sequence;
+}
+
+std::vector<std::vector<uint8_t>> FakeKvmApi::io_in_results(unsigned vcpu) const {
+  std::lock_guard lock(mutex_);
+  return vcpus_.at(vcpu).io_in_results;
+}
+
+std::optional<std::string> FakeKvmApi::opened_path() const {
+  std::lock_guard lock(mutex_);
+  return opened_path_;
+}
+
+}  // namespace shelter::vmm::testing

@@ -1,0 +1,121 @@
+#include "vmm/machine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "common/file.h"
+#include "vmm/arch/x86_64/cpuid.h"
+#include "vmm/arch/x86_64/msrs.h"
+#include "vmm/arch/x86_64/regs.h"
+#include "vmm/devices/legacy/i8042.h"
+#include "vmm/devices/pseudo/exit_port.h"
+#include "vmm/kvm/error.h"
+
+namespace shelter::vmm {
+namespace {
+
+constexpr uint64_t kMaxKernelBytes = 512 * memory::kMiB;
+constexpr uint64_t kMaxInitrdBytes = 2 * memory::kGiB;
+constexpr uint64_t kMaxMemoryMib = uint64_t{1} << 20;  // 1 TiB
+
+std::vector<uint8_t> read_input(const std::filesystem::path& path, uint64_t limit, const char* role) {
+  try {
+    return read_file(path, limit);
+  } catch (const Error& e) {
+    throw VmmError(std::string(role) + " " + path.string() + ": " + e.what());
+  }
+}
+
+void check_config(const VmConfig& config) {
+  if (config.cpus == 0 || config.cpus > x86_64::kMaxVcpus)
+    throw VmmError("--cpus " + std::to_string(config.cpus) + ": the VM supports 1 to " +
+                   std::to_string(x86_64::kMaxVcpus) + " vCPUs");
+  if (config.memory_mib == 0 || config.memory_mib > kMaxMemoryMib)
+    throw VmmError("--memory " + std::to_string(config.memory_mib) + ": must be 2 to " + std::to_string(kMaxMemoryMib) +
+                   " MiB");
+}
+
+void configure_vcpu(kvm::Vcpu& vcpu, std::span<const kvm_cpuid_entry2> supported, unsigned count,
+                    const x86_64::BootSetup* boot) {
+  vcpu.set_cpuid(x86_64::normalized_cpuid(supported, vcpu.id(), count));
+  vcpu.set_msrs(x86_64::boot_msrs());
+  vcpu.set_fpu(x86_64::boot_fpu());
+  // Application processors wait for INIT/SIPI from the guest; only the
+  // boot vCPU starts at the kernel's entry.
+  if (boot != nullptr) {
+    vcpu.set_sregs(x86_64::boot_sregs(*boot, vcpu.get_sregs()));
+    vcpu.set_regs(x86_64::boot_regs(*boot));
+  }
+  vcpu.set_lapic(x86_64::with_legacy_lint_wiring(vcpu.get_lapic()));
+}
+
+}  // namespace
+
+class Machine::IrqLine final : public devices::InterruptLine {
+ public:
+  IrqLine(kvm::Vm& vm, uint32_t irq) : vm_(&vm), irq_(irq) {}
+  void set_level(bool high) override { vm_->set_irq_line(irq_, high); }
+
+ private:
+  kvm::Vm* vm_;
+  uint32_t irq_;
+};
+
+std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config, devices::ByteSink& console) {
+  auto vmm_start = std::chrono::steady_clock::now();
+  check_config(config);
+  std::vector<uint8_t> kernel = read_input(config.kernel, kMaxKernelBytes, "kernel");
+  std::optional<std::vector<uint8_t>> initrd;
+  if (config.initrd) initrd = read_input(*config.initrd, kMaxInitrdBytes, "initrd");
+
+  memory::GuestMemory memory(memory::MemoryLayout(config.memory_mib * memory::kMiB));
+  x86_64::BootFiles files{config.kernel.string(), kernel, config.initrd ? config.initrd->string() : std::string(),
+                          std::nullopt, config.cmdline};
+  if (initrd) files.initrd = std::span<const uint8_t>(*initrd);
+  x86_64::BootSetup setup = x86_64::load_kernel(memory, files);
+
+  kvm::System system = kvm::System::open(api);
+  if (unsigned max = system.max_vcpus(); config.cpus > max)
+    throw VmmError("--cpus " + std::to_string(config.cpus) + ": KVM on this machine allows at most " +
+                   std::to_string(max) + " vCPUs");
+  kvm::Vm vm = system.create_vm();
+  vm.set_tss_address(memory::kKvmTssAddress);
+  vm.set_identity_map_address(memory::kKvmIdentityMapAddress);
+  vm.create_irqchip();
+  vm.create_pit2();
+  uint32_t slot = 0;
+  for (const memory::RamRegion& region : memory.layout().ram_regions())
+    vm.set_user_memory_region(slot++, region.guest_address, region.size, memory.host_address(region));
+
+  std::unique_ptr<Machine> machine(new Machine(std::move(system), std::move(vm), std::move(memory), setup));
+  size_t run_area_size = machine->system_.vcpu_mmap_size();
+  std::vector<kvm_cpuid_entry2> supported = machine->system_.supported_cpuid();
+  for (unsigned id = 0; id < config.cpus; ++id) {
+    machine->vcpus_.push_back(machine->vm_.create_vcpu(id, run_area_size));
+    configure_vcpu(machine->vcpus_.back(), supported, config.cpus, id == 0 ? &setup : nullptr);
+  }
+
+  machine->serial_irq_ = std::make_unique<Machine::IrqLine>(machine->vm_, devices::kCom1Irq);
+  machine->serial_ = std::make_shared<devices::Serial>(console, *machine->serial_irq_);
+  machine->boot_timer_ = std::make_shared<devices::BootTimer>(vmm_start);
+  Buses& buses = machine->buses_;
+  buses.io.insert(devices::kCom1Port, devices::kCom1PortCount, machine->serial_);
+  buses.io.insert(devices::kI8042DataPort, devices::kI8042PortCount, std::make_shared<devices::I8042>(machine->exits_));
+  buses.io.insert(devices::kExitPort, devices::kExitPortCount, std::make_shared<devices::ExitPort>(machine->exits_));
+  buses.mmio.insert(memory::kBootTimerAddress, devices::kBootTimerLength, machine->boot_timer_);
+  return machine;
+}
+
+devices::VmExit Machine::run() {
+  std::vector<std::thread> threads;
+  threads.reserve(vcpus_.size());
+  for (kvm::Vcpu& vcpu : vcpus_) threads.emplace_back([this, &vcpu] { run_vcpu(vcpu, buses_, exits_); });
+  devices::VmExit exit = exits_.wait();
+  spdlog::debug("VM exit: {}", exit.message);
+  for (size_t i = 0; i < vcpus_.size(); ++i) kick_vcpu(vcpus_[i], threads[i].native_handle());
+  for (std::thread& thread : threads) thread.join();
+  return exit;
+}
+
+}  // namespace shelter::vmm

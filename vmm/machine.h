@@ -1,0 +1,65 @@
+#pragma once
+// A built VM: KVM objects, guest memory, devices and vCPUs, ready to run.
+// build_machine() is the single construction path; it checks the request
+// and loads the kernel before it touches KVM, so that bad input is reported
+// the same way on machines with and without /dev/kvm.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmm/arch/x86_64/loader.h"
+#include "vmm/devices/legacy/serial.h"
+#include "vmm/devices/pseudo/boot_timer.h"
+#include "vmm/kvm/system.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/vcpu_loop.h"
+
+namespace shelter::vmm {
+
+struct VmConfig {
+  std::filesystem::path kernel;
+  std::optional<std::filesystem::path> initrd;
+  std::string cmdline;
+  uint64_t memory_mib = 128;
+  unsigned cpus = 1;
+};
+
+class Machine {
+ public:
+  // Runs every vCPU on its own thread until the first exit request, then
+  // stops and joins them all.
+  devices::VmExit run();
+
+  const memory::GuestMemory& memory() const noexcept { return memory_; }
+  const x86_64::BootSetup& boot_setup() const noexcept { return boot_setup_; }
+  std::optional<std::chrono::microseconds> boot_time() const { return boot_timer_->boot_time(); }
+  // Host input for the serial port (the terminal thread feeds it).
+  devices::Serial& serial() noexcept { return *serial_; }
+
+ private:
+  friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);
+  class IrqLine;
+  Machine(kvm::System system, kvm::Vm vm, memory::GuestMemory memory, x86_64::BootSetup setup)
+      : system_(std::move(system)), vm_(std::move(vm)), memory_(std::move(memory)), boot_setup_(setup) {}
+
+  kvm::System system_;
+  kvm::Vm vm_;
+  memory::GuestMemory memory_;
+  x86_64::BootSetup boot_setup_;
+  std::vector<kvm::Vcpu> vcpus_;
+  std::unique_ptr<IrqLine> serial_irq_;
+  std::shared_ptr<devices::Serial> serial_;
+  std::shared_ptr<devices::BootTimer> boot_timer_;
+  Buses buses_;
+  ExitCoordinator exits_;
+};
+
+// Reads the kernel (and initrd), builds guest memory and loads the kernel,
+// then creates the VM, its vCPUs and devices through api. Throws VmmError
+// with one line naming the file or the limit and the reason.
+std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config, devices::ByteSink& console);
+
+}  // namespace shelter::vmm
