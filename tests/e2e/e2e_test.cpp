@@ -156,5 +156,19 @@ TEST_F(EndToEnd, TimeoutStopsTheGuestWith124) {
   EXPECT_NE(r.err.find("shelter: error: the guest did not finish within 2 s"), std::string::npos) << r.err;
 }
 
+// The user's path: `shelter build` a directory, then `shelter run` the image.
+TEST_F(EndToEnd, ShelterBuildThenRun) {
+  fs::path stage = dir_ / "rootfs";
+  fs::create_directories(stage / "bin");
+  fs::copy_file(SHELTER_PROBE, stage / "bin/probe");
+  fs::path image = dir_ / "built.img";
+  CommandResult built = run_command(std::string(SHELTER_BINARY) + " build " + stage.string() + " -o " + image.string() +
+                                    " --entrypoint '/bin/probe out built-by-shelter env MODE exit 7' --env MODE=cli");
+  ASSERT_EQ(built.status, 0) << built.err;
+  CommandResult r = run_command(std::string(SHELTER_BINARY) + " run " + image.string());
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_EQ(r.out, "built-by-shelter\nMODE=cli\n");
+}
+
 }  // namespace
 }  // namespace shelter
