@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/error.h"
 #include "runtime/backend/qemu.h"
@@ -47,6 +48,19 @@ TEST(QemuBackend, ArgumentsDescribeTheVmExactly) {
   EXPECT_EQ(*(append + 1), config().cmdline);  // one argument, spaces and all
   EXPECT_NE(joined(backend::qemu_arguments(config(), backend::Accelerator::kKvm, {1, 2, 3, 4})).find("-accel kvm -cpu host "),
             std::string::npos);
+}
+
+TEST(QemuBackend, MissingQemuIsAClearErrorNotAChildThatFails) {
+  std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  backend::QemuBackend qemu(backend::Accelerator::kTcg);
+  try {
+    qemu.start(config(), {10, 11, 12, 13});
+    ADD_FAILURE() << "started without qemu on PATH";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("qemu-system-x86_64 not found"), std::string::npos) << e.what();
+  }
+  ::setenv("PATH", saved.c_str(), 1);
 }
 
 // A stand-in VMM: a child process that writes a script to the guest's
