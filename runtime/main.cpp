@@ -11,6 +11,7 @@
 #include "runtime/cli/verify_image_command.h"
 #include "runtime/cli/logging.h"
 #include "runtime/cli/measure_command.h"
+#include "runtime/cli/run_command.h"
 #include "runtime/cli/verify_evidence_command.h"
 #include "runtime/cli/vm_command.h"
 
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   add_inspect_command(app, commands);
   add_verify_image_command(app, commands);
   add_vm_command(app, commands);
+  add_run_command(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@ packages=(
   libcpp-httplib-dev libarchive-dev libjose-dev jose libgtest-dev
   libseccomp-dev libcap-dev
   erofs-utils cryptsetup-bin acpica-tools qemu-system-x86
+  linux-image-amd64 busybox-static cpio
 )
 
 missing=()
