@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attest/error.h"
+#include "attest/tdx/event_log.h"
 #include "attest/tdx/pck.h"
 #include "common/hex.h"
 
@@ -257,6 +258,20 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
     if (!accepted_status(policy, *status)) {
       return Verdict::reject("policy: QE TCB status " + *status + " not accepted", claims);
     }
+  }
+  if (evidence.event_log) {
+    RtmrReplay replay;
+    try {
+      replay = replay_rtmrs(*evidence.event_log);
+    } catch (const EvidenceError& e) {
+      return Verdict::reject(std::string("malformed event log: ") + e.what(), claims);
+    }
+    for (size_t i = 0; i < 4; ++i) {
+      if (!std::equal(replay.rtmrs[i].begin(), replay.rtmrs[i].end(), std::begin(quote.body.rtmr[i]))) {
+        return Verdict::reject("event log does not reproduce RTMR" + std::to_string(i), claims);
+      }
+    }
+    claims["event_log_events"] = replay.extended_events;
   }
   if (auto problem = check_policy(quote, policy)) return Verdict::reject(*problem, claims);
   return Verdict{true, "", std::move(claims)};
