@@ -100,6 +100,26 @@ std::optional<std::string> tcb_status(const Json& tcb_info, const PckExtensions&
   return std::nullopt;
 }
 
+// TCB info names the TDX module's signer and SEAM attributes (under a mask).
+std::optional<std::string> check_tdx_module(const Json& tcb_info, const Quote& quote) {
+  if (!tcb_info.contains("tdxModule")) return std::nullopt;
+  const Json& module = tcb_info["tdxModule"];
+  if (!hex_equals(module["mrsigner"], quote.body.mr_signer_seam)) {
+    return "TDX module MRSIGNERSEAM does not match the TCB info";
+  }
+  auto attributes = from_hex(module.value("attributes", ""));
+  auto mask = from_hex(module.value("attributesMask", ""));
+  if (!attributes || !mask || attributes->size() != 8 || mask->size() != 8) {
+    return "TCB info tdxModule attributes are malformed";
+  }
+  for (size_t i = 0; i < 8; ++i) {
+    if ((quote.body.seam_attributes[i] & (*mask)[i]) != ((*attributes)[i] & (*mask)[i])) {
+      return "TDX module SEAM attributes do not match the TCB info";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> qe_status(const Json& identity, const EnclaveReport& qe, std::string& problem) {
   auto masked_equal = [](const Json& expected_hex, const Json& mask_hex, std::span<const uint8_t> have) {
     auto expected = from_hex(expected_hex.is_string() ? expected_hex.get<std::string>() : "");
@@ -241,6 +261,7 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
       return Verdict::reject("TCB info is for another platform (FMSPC or PCE ID differs from the PCK certificate)",
                              claims);
     }
+    if (auto problem = check_tdx_module(body, quote)) return Verdict::reject(*problem, claims);
     auto status = tcb_status(body, extensions, quote);
     if (!status) return Verdict::reject("TCB info: no matching TCB level", claims);
     claims["tcb_status"] = *status;
