@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attest/error.h"
+#include "attest/tdx/event_log.h"
 #include "attest/tdx/pck.h"
 #include "common/hex.h"
 
@@ -94,6 +95,26 @@ std::optional<std::string> tcb_status(const Json& tcb_info, const PckExtensions&
         pck.pce_svn >= tcb["pcesvn"].get<uint64_t>() &&
         components_at_least(tcb["tdxtcbcomponents"], quote.body.tee_tcb_svn)) {
       return level.value("tcbStatus", "");
+    }
+  }
+  return std::nullopt;
+}
+
+// TCB info names the TDX module's signer and SEAM attributes (under a mask).
+std::optional<std::string> check_tdx_module(const Json& tcb_info, const Quote& quote) {
+  if (!tcb_info.contains("tdxModule")) return std::nullopt;
+  const Json& module = tcb_info["tdxModule"];
+  if (!hex_equals(module["mrsigner"], quote.body.mr_signer_seam)) {
+    return "TDX module MRSIGNERSEAM does not match the TCB info";
+  }
+  auto attributes = from_hex(module.value("attributes", ""));
+  auto mask = from_hex(module.value("attributesMask", ""));
+  if (!attributes || !mask || attributes->size() != 8 || mask->size() != 8) {
+    return "TCB info tdxModule attributes are malformed";
+  }
+  for (size_t i = 0; i < 8; ++i) {
+    if ((quote.body.seam_attributes[i] & (*mask)[i]) != ((*attributes)[i] & (*mask)[i])) {
+      return "TDX module SEAM attributes do not match the TCB info";
     }
   }
   return std::nullopt;
@@ -240,6 +261,7 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
       return Verdict::reject("TCB info is for another platform (FMSPC or PCE ID differs from the PCK certificate)",
                              claims);
     }
+    if (auto problem = check_tdx_module(body, quote)) return Verdict::reject(*problem, claims);
     auto status = tcb_status(body, extensions, quote);
     if (!status) return Verdict::reject("TCB info: no matching TCB level", claims);
     claims["tcb_status"] = *status;
@@ -257,6 +279,20 @@ Verdict verify(const Evidence& evidence, const TdxPolicy& policy, std::time_t no
     if (!accepted_status(policy, *status)) {
       return Verdict::reject("policy: QE TCB status " + *status + " not accepted", claims);
     }
+  }
+  if (evidence.event_log) {
+    RtmrReplay replay;
+    try {
+      replay = replay_rtmrs(*evidence.event_log);
+    } catch (const EvidenceError& e) {
+      return Verdict::reject(std::string("malformed event log: ") + e.what(), claims);
+    }
+    for (size_t i = 0; i < 4; ++i) {
+      if (!std::equal(replay.rtmrs[i].begin(), replay.rtmrs[i].end(), std::begin(quote.body.rtmr[i]))) {
+        return Verdict::reject("event log does not reproduce RTMR" + std::to_string(i), claims);
+      }
+    }
+    claims["event_log_events"] = replay.extended_events;
   }
   if (auto problem = check_policy(quote, policy)) return Verdict::reject(*problem, claims);
   return Verdict{true, "", std::move(claims)};

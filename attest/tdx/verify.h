@@ -32,6 +32,8 @@ struct Evidence {
   std::optional<SignedCollateral> qe_identity;
   // Every CRL of the PCK chain (PCK CA and root CA) when revocation is checked.
   std::vector<X509CrlPtr> crls;
+  // The CCEL event log; when given, replaying it must give the quote's RTMRs.
+  std::optional<std::vector<uint8_t>> event_log;
 };
 
 // The production Intel SGX Root CA, pinned by the SHA-256 of its DER.

@@ -39,6 +39,7 @@ struct Options {
   std::string qe_identity_chain;
   std::vector<std::string> crls;
   std::string nonce;
+  std::string event_log;
 };
 
 std::time_t verification_time(const Options& options) {
@@ -104,6 +105,7 @@ attest::Verdict verify_tdx(const Options& options, const attest::Policy& policy,
       throw Error(path + ": " + e.what());
     }
   }
+  if (!options.event_log.empty()) evidence.event_log = read_file(options.event_log, 16 * kMaxEvidenceSize);
   auto roots = trusted_roots(options, attest::tdx::intel_roots());
   return attest::tdx::verify(evidence, policy.tdx, now, roots);
 }
@@ -185,6 +187,7 @@ void add_verify_evidence_command(CLI::App& app, Commands& commands) {
   sub->add_option("--tcb-info-chain", options->tcb_info_chain, "TDX: its issuer chain (PEM, leaf first)");
   sub->add_option("--qe-identity", options->qe_identity, "TDX: Intel PCS QE identity JSON");
   sub->add_option("--qe-identity-chain", options->qe_identity_chain, "TDX: its issuer chain (PEM, leaf first)");
+  sub->add_option("--event-log", options->event_log, "TDX: CCEL event log whose replay must give the RTMRs");
   sub->add_option("--nonce", options->nonce, "nvgpu: the nonce the report must answer (64 hex digits)");
   sub->add_option("--crl", options->crls, "TDX: CRLs of the PCK chain (PCK CA and root CA); repeatable");
   commands.push_back(Command{sub, [options]() {

@@ -9,6 +9,7 @@
 #include "attest/error.h"
 #include "attest/tdx/quote.h"
 #include "attest/tdx/verify.h"
+#include "common/hex.h"
 #include "tests/unit/attest/test_pki.h"
 
 namespace shelter::attest::tdx {
@@ -214,6 +215,47 @@ TEST(TdxVerify, PolicyOnMeasurementsAndReportData) {
   policy.rtmrs[0].reset();
   policy.report_data = Bytes(64, 7);
   EXPECT_TRUE(contains(verify(prod_evidence(), policy, kCollateralTime).reason, "report_data"));
+}
+
+// TCB info signed by a test PKI whose root the test trusts beside Intel's.
+TEST(TdxVerify, TdxModuleIdentityInTcbInfoIsChecked) {
+  SHELTER_REQUIRE_VECTORS();
+  auto root_key = testing::generate_ec_key("P-256");
+  auto signer_key = testing::generate_ec_key("P-256");
+  auto root = testing::make_certificate({"Test Root", 1600000000, 1900000000, true, {}}, root_key.get(), nullptr,
+                                        nullptr);
+  auto signer = testing::make_certificate({"Test TCB Signing", 1600000000, 1900000000, false, {}}, signer_key.get(),
+                                          root.get(), root_key.get());
+  std::vector<Sha256Digest> roots(intel_roots().begin(), intel_roots().end());
+  roots.push_back(certificate_fingerprint(root.get()));
+  auto signed_tcb_info = [&](const std::string& original, const std::string& from, const std::string& to) {
+    std::string text = original;
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+    std::string body = text.substr(std::string("{\"tcbInfo\":").size());
+    body = body.substr(0, body.rfind(",\"signature\":\""));
+    auto signature = sign_ecdsa(signer_key.get(), "SHA256",
+                                std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size()), 32);
+    SignedCollateral collateral;
+    collateral.json = "{\"tcbInfo\":" + body + ",\"signature\":\"" + to_hex(signature) + "\"}";
+    collateral.chain.emplace_back(X509_dup(signer.get()));
+    collateral.chain.emplace_back(X509_dup(root.get()));
+    return collateral;
+  };
+  auto original = read_vector("tdx/sample_tcbInfo_response");
+  const std::string text(original.begin(), original.end());
+  Evidence evidence = prod_evidence();
+  evidence.tcb_info = signed_tcb_info(text, "\"mrsigner\":\"0000", "\"mrsigner\":\"0100");
+  EXPECT_EQ(verify(evidence, TdxPolicy{}, kCollateralTime, roots).reason,
+            "TDX module MRSIGNERSEAM does not match the TCB info");
+  evidence.tcb_info = signed_tcb_info(text, "\"attributes\":\"0000000000000000", "\"attributes\":\"0000000000000001");
+  EXPECT_EQ(verify(evidence, TdxPolicy{}, kCollateralTime, roots).reason,
+            "TDX module SEAM attributes do not match the TCB info");
+  // Re-signed but unchanged, the module identity matches and evaluation goes on
+  // to the TCB levels (the PCK's SGX components and TEE_TCB_SVN[2] fall short).
+  evidence.tcb_info = signed_tcb_info(text, "\"id\":\"TDX\"", "\"id\":\"TDX\"");
+  EXPECT_EQ(verify(evidence, TdxPolicy{}, kCollateralTime, roots).reason, "TCB info: no matching TCB level");
 }
 
 TEST(TdxVerify, PckCertificateExpiryIsJudgedAtThePinnedTime) {
