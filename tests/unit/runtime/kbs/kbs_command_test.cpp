@@ -1,12 +1,21 @@
 // `shelter kbs ...` against a broker served by the test on loopback.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "attest/kbs/client.h"
+#include "attest/kbs/sim_evidence.h"
 #include "attest/sim/simulated_tee.h"
+#include "common/hex.h"
 #include "runtime/kbs/broker.h"
 #include "runtime/kbs/config.h"
 #include "runtime/kbs/server.h"
@@ -108,6 +117,55 @@ TEST_F(KbsCommandTest, SimTeeCreatesTheChainUnderShelterHome) {
   EXPECT_EQ(result.out, (dir_ / "sim-tee" / "ark.pem").string() + "\n");
   EXPECT_NE(result.err.find("no confidentiality"), std::string::npos);
   EXPECT_NO_THROW(attest::sim::load_simulated_root(dir_ / "sim-tee" / "ark.pem"));
+}
+
+// A loopback port that was free a moment ago.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), size), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST_F(KbsCommandTest, ServeReleasesAStoredResourceToSimulatedEvidence) {
+  auto tee = attest::sim::SimulatedTee::open(dir_ / "sim-tee");
+  std::array<uint8_t, 48> measurement{};
+  measurement.fill(0x11);
+  ResourceStore store(dir_ / "state");
+  store.put_resource({"default", "key", "img"}, std::vector<uint8_t>{1, 2, 3, 4});
+  store.put_policy({"default", "key", "img"},
+                   R"({"allow_simulated":true,"snp":{"measurements":[")" + to_hex(measurement) + R"("]}})");
+  int port = free_port();
+  write(dir_ / "kbs.json", R"({"listen":"127.0.0.1:)" + std::to_string(port) +
+                               R"(","state_dir":"state","simulated_roots":["sim-tee/ark.pem"]})");
+
+  std::string config = (dir_ / "kbs.json").string();
+  std::vector<char*> argv = {const_cast<char*>(kShelter.c_str()), const_cast<char*>("kbs"),
+                             const_cast<char*>("serve"), const_cast<char*>("--config"), config.data(), nullptr};
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, kShelter.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  std::vector<uint8_t> released;
+  std::string failure;
+  try {
+    // The server needs a moment to listen: the client's retries wait for it.
+    auto transport = attest::kbs::make_http_transport("http://127.0.0.1:" + std::to_string(port),
+                                                      {8, std::chrono::milliseconds(50), std::chrono::seconds(10)});
+    attest::kbs::SimulatedEvidenceProvider evidence(tee, measurement);
+    attest::kbs::RcarClient client(*transport, evidence);
+    released = client.get_resource({"default", "key", "img"});
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(failure.empty()) << failure;
+  EXPECT_EQ(released, (std::vector<uint8_t>{1, 2, 3, 4}));
 }
 
 }  // namespace
