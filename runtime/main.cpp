@@ -8,6 +8,7 @@
 #include "runtime/cli/build_command.h"
 #include "runtime/cli/command.h"
 #include "runtime/cli/inspect_command.h"
+#include "runtime/cli/kbs_command.h"
 #include "runtime/cli/verify_image_command.h"
 #include "runtime/cli/logging.h"
 #include "runtime/cli/measure_command.h"
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   add_verify_image_command(app, commands);
   add_vm_command(app, commands);
   add_run_command(app, commands);
+  add_kbs_command(app, commands);
 
   try {
     app.parse(argc, argv);

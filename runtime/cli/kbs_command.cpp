@@ -1,0 +1,150 @@
+#include "runtime/cli/kbs_command.h"
+
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "attest/kbs/client.h"
+#include "attest/kbs/jose.h"
+#include "attest/sim/simulated_tee.h"
+#include "common/error.h"
+#include "common/file.h"
+#include "runtime/kbs/config.h"
+#include "runtime/kbs/server.h"
+#include "runtime/keystore.h"
+
+namespace shelter::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ak = attest::kbs;
+
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+
+std::vector<uint8_t> pem_bytes(EVP_PKEY* key, bool private_key) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  int ok = private_key ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+                       : PEM_write_bio_PUBKEY(bio.get(), key);
+  if (ok != 1) throw Error("cannot encode the admin key");
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return {data, data + size};
+}
+
+int run_serve(const std::string& config_path) {
+  runtime::kbs::ServerSettings settings = runtime::kbs::load_server_settings(config_path);
+  runtime::kbs::Broker broker(std::move(settings.broker));
+  runtime::kbs::HttpServer server(broker, settings.threads);
+  int port = server.bind(settings.host, settings.port);
+  std::printf("shelter kbs: listening on http://%s:%d\n", settings.host.c_str(), port);
+  std::fflush(stdout);
+  server.serve();
+  return kExitOk;
+}
+
+int run_admin_keygen(const fs::path& out) {
+  if (fs::exists(out)) throw Error(out.string() + " exists; not overwriting an admin key");
+  attest::EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) throw Error("admin key generation failed");
+  fs::path public_path = out.string() + ".pub";
+  write_file_atomic(public_path, pem_bytes(key.get(), false), 0644);
+  write_file_atomic(out, pem_bytes(key.get(), true), 0600);
+  std::printf("admin key: %s\npublic key for the broker's admin_public_key: %s\n", out.c_str(), public_path.c_str());
+  return kExitOk;
+}
+
+void admin_post(const std::string& url, const fs::path& admin_key, const std::string& path, std::string body) {
+  attest::EvpPkeyPtr key = runtime::kbs::read_pem_key(admin_key, true);
+  std::time_t now = std::time(nullptr);
+  std::string token = ak::sign_token(key.get(), nlohmann::json{{"iat", now}, {"exp", now + 60}});
+  auto transport = ak::make_http_transport(url);
+  ak::HttpResponse response = transport->send({"POST", path, std::move(body), "", "Bearer " + token});
+  if (response.status != 200) throw ak::KbsRefused(ak::parse_problem(response.status, response.body));
+}
+
+std::string read_text(const fs::path& path) {
+  auto bytes = read_file(path, ak::kMaxMessageSize);
+  return {bytes.begin(), bytes.end()};
+}
+
+int run_sim_tee() {
+  fs::path dir = runtime::Keystore::open_default().keys_dir().parent_path() / "sim-tee";
+  auto tee = attest::sim::SimulatedTee::open(dir);
+  std::fprintf(stderr, "shelter: warning: the simulated TEE gives no confidentiality; its key is in %s\n", dir.c_str());
+  std::printf("%s\n", (dir / "ark.pem").c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_kbs_command(CLI::App& app, Commands& commands) {
+  CLI::App* kbs = app.add_subcommand("kbs", "Key broker (Trustee KBS protocol) and its administration");
+  kbs->require_subcommand(1);
+
+  auto config = std::make_shared<std::string>();
+  CLI::App* serve = kbs->add_subcommand("serve", "Run the key broker");
+  serve->add_option("--config", *config, "Broker configuration (JSON)")->required();
+  commands.push_back({serve, [config] { return run_serve(*config); }});
+
+  auto keygen_out = std::make_shared<std::string>();
+  CLI::App* keygen = kbs->add_subcommand("admin-keygen", "Make an admin key pair (FILE and FILE.pub)");
+  keygen->add_option("-o,--out", *keygen_out, "Private key file to write")->required();
+  commands.push_back({keygen, [keygen_out] { return run_admin_keygen(*keygen_out); }});
+
+  struct AdminOptions {
+    std::string url;
+    std::string admin_key;
+    std::string id;
+    std::string file;
+    std::string key_id;
+  };
+  auto add_admin_options = [](CLI::App* cmd, AdminOptions& options) {
+    cmd->add_option("--url", options.url, "Broker URL, http://HOST:PORT")->required();
+    cmd->add_option("--admin-key", options.admin_key, "Admin private key (PEM)")->required();
+    cmd->add_option("--id", options.id, "Resource REPOSITORY/TYPE/TAG")->required();
+  };
+
+  auto resource = std::make_shared<AdminOptions>();
+  CLI::App* add_resource = kbs->add_subcommand("add-resource", "Store a resource in the broker");
+  add_admin_options(add_resource, *resource);
+  auto* file_option = add_resource->add_option("--file", resource->file, "File holding the resource");
+  add_resource->add_option("--key-id", resource->key_id, "Image key from the local keystore")->excludes(file_option);
+  commands.push_back({add_resource, [resource] {
+                        ak::ResourceId id = ak::parse_resource_id(resource->id);
+                        std::vector<uint8_t> bytes;
+                        if (!resource->key_id.empty()) {
+                          bytes = runtime::Keystore::open_default().load(resource->key_id);
+                        } else if (!resource->file.empty()) {
+                          bytes = read_file(resource->file, ak::kMaxMessageSize);
+                        } else {
+                          throw Error("add-resource needs --file or --key-id");
+                        }
+                        admin_post(resource->url, resource->admin_key, "/kbs/v0/resource/" + id.path(),
+                                   std::string(bytes.begin(), bytes.end()));
+                        std::printf("stored %s\n", id.path().c_str());
+                        return kExitOk;
+                      }});
+
+  auto policy = std::make_shared<AdminOptions>();
+  CLI::App* set_policy = kbs->add_subcommand("set-policy", "Set the policy of a resource");
+  add_admin_options(set_policy, *policy);
+  set_policy->add_option("--policy", policy->file, "Policy file (JSON, see docs/kbs.md)")->required();
+  commands.push_back({set_policy, [policy] {
+                        ak::ResourceId id = ak::parse_resource_id(policy->id);
+                        std::string text = read_text(policy->file);
+                        (void)ak::parse_resource_policy(text);
+                        admin_post(policy->url, policy->admin_key, "/kbs/v0/resource-policy/" + id.path(), text);
+                        std::printf("policy set for %s\n", id.path().c_str());
+                        return kExitOk;
+                      }});
+
+  CLI::App* sim = kbs->add_subcommand("sim-tee", "Create the simulated TEE chain under $SHELTER_HOME; print its ARK");
+  commands.push_back({sim, [] { return run_sim_tee(); }});
+}
+
+}  // namespace shelter::cli

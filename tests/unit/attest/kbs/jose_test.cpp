@@ -1,0 +1,75 @@
+#include "attest/kbs/jose.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "attest/kbs/base64.h"
+#include "tests/support/run_command.h"
+
+namespace shelter::attest::kbs {
+namespace {
+
+std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
+
+TEST(KbsJwe, ResourceDecryptsOnlyWithTheTeeKey) {
+  TeeKeyPair tee = TeeKeyPair::generate();
+  std::string jwe = encrypt_to(tee.public_key(), bytes_of("the model key"));
+  auto object = nlohmann::json::parse(jwe);
+  for (const char* member : {"protected", "encrypted_key", "iv", "ciphertext", "tag"}) {
+    EXPECT_TRUE(object.contains(member)) << member;
+  }
+  auto header = base64url_decode(object["protected"].get<std::string>());
+  ASSERT_TRUE(header);
+  auto protected_header = nlohmann::json::parse(header->begin(), header->end());
+  EXPECT_EQ(protected_header["alg"], "ECDH-ES+A256KW");
+  EXPECT_EQ(protected_header["enc"], "A256GCM");
+  EXPECT_EQ(tee.decrypt(jwe), bytes_of("the model key"));
+
+  TeeKeyPair other = TeeKeyPair::generate();
+  EXPECT_THROW(other.decrypt(jwe), KbsProtocolError);
+  auto tampered = object;
+  std::string ciphertext = tampered["ciphertext"];
+  ciphertext[0] = ciphertext[0] == 'A' ? 'B' : 'A';
+  tampered["ciphertext"] = ciphertext;
+  EXPECT_THROW(tee.decrypt(tampered.dump()), KbsProtocolError);
+  EXPECT_THROW(tee.decrypt("not json"), KbsProtocolError);
+}
+
+// The jose command-line tool decrypts what the broker sends: an independent
+// implementation agrees on the JWE.
+TEST(KbsJwe, JoseToolDecryptsTheResponse) {
+  if (::access("/usr/bin/jose", X_OK) != 0) GTEST_SKIP() << "the jose tool is not installed";
+  TeeKeyPair tee = TeeKeyPair::generate();
+  std::string jwe = encrypt_to(tee.public_key(), bytes_of("secret for jose"));
+  auto dir = std::filesystem::temp_directory_path() / ("kbs-jose-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "key.jwk") << tee.private_jwk().dump();
+  std::ofstream(dir / "msg.jwe") << jwe;
+  auto result = shelter::testing::run_command("jose jwe dec -i " + (dir / "msg.jwe").string() + " -k " +
+                                              (dir / "key.jwk").string());
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "secret for jose");
+}
+
+TEST(KbsJwt, TokenVerifiesOnlyUnchangedAndUnexpired) {
+  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  ASSERT_TRUE(key);
+  nlohmann::json claims{{"exp", 2000}, {"tee", "snp"}};
+  std::string token = sign_token(key.get(), claims);
+  EXPECT_EQ(verify_token(key.get(), token, 1000), claims);
+  EXPECT_THROW(verify_token(key.get(), token, 2000), KbsProtocolError);
+  EvpPkeyPtr other(EVP_EC_gen("P-256"));
+  EXPECT_THROW(verify_token(other.get(), token, 1000), KbsProtocolError);
+  std::string forged = token;
+  size_t dot = forged.find('.');
+  forged.replace(dot + 1, forged.find('.', dot + 1) - dot - 1, base64url_encode(R"({"exp":9999,"tee":"snp"})"));
+  EXPECT_THROW(verify_token(key.get(), forged, 1000), KbsProtocolError);
+  EXPECT_THROW(verify_token(key.get(), "a.b", 1000), KbsProtocolError);
+}
+
+}  // namespace
+}  // namespace shelter::attest::kbs

@@ -1,0 +1,172 @@
+// `shelter kbs ...` against a broker served by the test on loopback.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "attest/kbs/client.h"
+#include "attest/kbs/sim_evidence.h"
+#include "attest/sim/simulated_tee.h"
+#include "common/hex.h"
+#include "runtime/kbs/broker.h"
+#include "runtime/kbs/config.h"
+#include "runtime/kbs/server.h"
+#include "tests/support/run_command.h"
+
+namespace shelter::runtime::kbs {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kShelter = SHELTER_BINARY;
+
+class KbsCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kbs-cli-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+  static bool one_error_line(const testing::CommandResult& result) {
+    return result.err.starts_with("shelter: error: ") && result.err.find('\n') == result.err.size() - 1;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(KbsCommandTest, BadConfigurationsGiveOneErrorLine) {
+  auto missing = testing::run_command(kShelter + " kbs serve --config " + (dir_ / "none.json").string());
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(one_error_line(missing)) << missing.err;
+
+  write(dir_ / "unknown.json", R"({"state_dir":"s","colour":"blue"})");
+  auto unknown = testing::run_command(kShelter + " kbs serve --config " + (dir_ / "unknown.json").string());
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_NE(unknown.err.find("unknown key 'colour'"), std::string::npos) << unknown.err;
+
+  write(dir_ / "listen.json", R"({"state_dir":"s","listen":"127.0.0.1:http"})");
+  auto listen = testing::run_command(kShelter + " kbs serve --config " + (dir_ / "listen.json").string());
+  EXPECT_EQ(listen.status, 1);
+  EXPECT_NE(listen.err.find("HOST:PORT"), std::string::npos) << listen.err;
+
+  EXPECT_EQ(testing::run_command(kShelter + " kbs serve").status, 2);
+}
+
+TEST_F(KbsCommandTest, AdminCommandsStoreResourcesAndPolicies) {
+  fs::path key = dir_ / "admin.pem";
+  auto keygen = testing::run_command(kShelter + " kbs admin-keygen -o " + key.string());
+  ASSERT_EQ(keygen.status, 0) << keygen.err;
+  struct stat info {};
+  ASSERT_EQ(::stat(key.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_EQ(testing::run_command(kShelter + " kbs admin-keygen -o " + key.string()).status, 1);
+
+  BrokerConfig config;
+  config.state_dir = dir_ / "state";
+  config.admin_key = read_pem_key(key.string() + ".pub", false);
+  Broker broker(std::move(config));
+  HttpServer server(broker);
+  int port = server.bind("127.0.0.1", 0);
+  server.start();
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+
+  write(dir_ / "secret", "model key bytes");
+  auto added = testing::run_command(kShelter + " kbs add-resource --url " + url + " --admin-key " + key.string() +
+                                    " --id default/key/m1 --file " + (dir_ / "secret").string());
+  EXPECT_EQ(added.status, 0) << added.err;
+  auto stored = broker.store().resource({"default", "key", "m1"});
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(std::string(stored->begin(), stored->end()), "model key bytes");
+
+  write(dir_ / "policy.json", R"({"allow_simulated":true,"snp":{"measurements":[")" + std::string(96, 'a') + R"("]}})");
+  auto policy = testing::run_command(kShelter + " kbs set-policy --url " + url + " --admin-key " + key.string() +
+                                     " --id default/key/m1 --policy " + (dir_ / "policy.json").string());
+  EXPECT_EQ(policy.status, 0) << policy.err;
+  EXPECT_TRUE(broker.store().policy({"default", "key", "m1"}).allow_simulated);
+
+  write(dir_ / "bad-policy.json", R"({"allow_simulated":"yes"})");
+  auto bad = testing::run_command(kShelter + " kbs set-policy --url " + url + " --admin-key " + key.string() +
+                                  " --id default/key/m1 --policy " + (dir_ / "bad-policy.json").string());
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_TRUE(one_error_line(bad)) << bad.err;
+
+  fs::path other = dir_ / "other.pem";
+  ASSERT_EQ(testing::run_command(kShelter + " kbs admin-keygen -o " + other.string()).status, 0);
+  auto refused = testing::run_command(kShelter + " kbs add-resource --url " + url + " --admin-key " + other.string() +
+                                      " --id default/key/m2 --file " + (dir_ / "secret").string());
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("AdminAuthFailed"), std::string::npos) << refused.err;
+  EXPECT_FALSE(broker.store().resource({"default", "key", "m2"}));
+  server.stop();
+}
+
+TEST_F(KbsCommandTest, SimTeeCreatesTheChainUnderShelterHome) {
+  auto result = testing::run_command("SHELTER_HOME=" + dir_.string() + " " + kShelter + " kbs sim-tee");
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, (dir_ / "sim-tee" / "ark.pem").string() + "\n");
+  EXPECT_NE(result.err.find("no confidentiality"), std::string::npos);
+  EXPECT_NO_THROW(attest::sim::load_simulated_root(dir_ / "sim-tee" / "ark.pem"));
+}
+
+// A loopback port that was free a moment ago.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), size), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST_F(KbsCommandTest, ServeReleasesAStoredResourceToSimulatedEvidence) {
+  auto tee = attest::sim::SimulatedTee::open(dir_ / "sim-tee");
+  std::array<uint8_t, 48> measurement{};
+  measurement.fill(0x11);
+  ResourceStore store(dir_ / "state");
+  store.put_resource({"default", "key", "img"}, std::vector<uint8_t>{1, 2, 3, 4});
+  store.put_policy({"default", "key", "img"},
+                   R"({"allow_simulated":true,"snp":{"measurements":[")" + to_hex(measurement) + R"("]}})");
+  int port = free_port();
+  write(dir_ / "kbs.json", R"({"listen":"127.0.0.1:)" + std::to_string(port) +
+                               R"(","state_dir":"state","simulated_roots":["sim-tee/ark.pem"]})");
+
+  std::string config = (dir_ / "kbs.json").string();
+  std::vector<char*> argv = {const_cast<char*>(kShelter.c_str()), const_cast<char*>("kbs"),
+                             const_cast<char*>("serve"), const_cast<char*>("--config"), config.data(), nullptr};
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, kShelter.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  std::vector<uint8_t> released;
+  std::string failure;
+  try {
+    // The server needs a moment to listen: the client's retries wait for it.
+    auto transport = attest::kbs::make_http_transport("http://127.0.0.1:" + std::to_string(port),
+                                                      {8, std::chrono::milliseconds(50), std::chrono::seconds(10)});
+    attest::kbs::SimulatedEvidenceProvider evidence(tee, measurement);
+    attest::kbs::RcarClient client(*transport, evidence);
+    released = client.get_resource({"default", "key", "img"});
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(failure.empty()) << failure;
+  EXPECT_EQ(released, (std::vector<uint8_t>{1, 2, 3, 4}));
+}
+
+}  // namespace
+}  // namespace shelter::runtime::kbs
