@@ -11,6 +11,7 @@ packages=(
   libseccomp-dev libcap-dev
   erofs-utils cryptsetup-bin acpica-tools qemu-system-x86
   linux-image-amd64 busybox-static cpio
+  tesseract-ocr tesseract-ocr-eng
 )
 
 missing=()
