@@ -31,4 +31,9 @@ std::vector<E820Entry> MemoryLayout::e820() const {
   return map;
 }
 
+uint64_t MemoryLayout::pci_mmio64_start() const noexcept {
+  uint64_t end = std::max(regions_.back().end(), kPciHoleEnd);
+  return (end + kPciMmio64Alignment - 1) / kPciMmio64Alignment * kPciMmio64Alignment;
+}
+
 }  // namespace shelter::vmm::memory

@@ -34,6 +34,33 @@ inline constexpr uint64_t kKvmTssAddress = 0xfffbd000;
 // The boot-timer pseudo-device's MMIO page, first page of the hole.
 inline constexpr uint64_t kBootTimerAddress = kPciHoleStart;
 
+// ACPI tables (RSDP first) live in the reserved legacy ROM area, where a
+// guest that scans for the RSDP finds it too.
+inline constexpr uint64_t kAcpiTablesAddress = 0xe0000;
+inline constexpr uint64_t kAcpiTablesMaxSize = 0x20000;
+
+// PCI, shared by the host bridge, the BAR allocator and the DSDT/MCFG:
+// one segment, bus 0 only, ECAM for it; a 32-bit MMIO window after the
+// platform pages; a 64-bit prefetchable window above RAM big enough for
+// GPU-sized BARs.
+inline constexpr uint64_t kPlatformMmioStart = kPciHoleStart;  // boot timer, ...
+inline constexpr uint64_t kPciMmio32Start = kPciHoleStart + 16 * kMiB;
+inline constexpr uint64_t kPciMmio32End = 0xe0000000;
+inline constexpr uint64_t kPciEcamAddress = 0xe0000000;
+inline constexpr uint64_t kPciEcamSize = 256 * kMiB;  // buses 0-255 reserved; bus 0 used
+inline constexpr uint64_t kIoApicAddress = 0xfec00000;
+inline constexpr uint64_t kLapicAddress = 0xfee00000;
+inline constexpr uint64_t kPciMmio64Alignment = 64 * kGiB;
+inline constexpr uint64_t kPciMmio64Size = 256 * kGiB;
+// Legacy PCI I/O ports for BARs (below them: legacy devices and 0xcf8).
+inline constexpr uint64_t kPciIoStart = 0x1000;
+inline constexpr uint64_t kPciIoEnd = 0x10000;
+// Legacy INTx: device in slot S raises INTA# on GSI 16 + S % 8 (the
+// DSDT's _PRT says the same); MSI/MSI-X routes start at kMsiGsiBase.
+inline constexpr uint32_t kPciIntxGsiBase = 16;
+inline constexpr uint32_t kMsiGsiBase = 24;
+constexpr uint32_t pci_intx_gsi(uint32_t slot) noexcept { return kPciIntxGsiBase + slot % 8; }
+
 // e820 entry types (ACPI address range types).
 enum class E820Type : uint32_t { kRam = 1, kReserved = 2 };
 
@@ -64,6 +91,9 @@ class MemoryLayout {
   uint64_t low_ram_end() const noexcept { return regions_.front().end(); }
   // The e820 map: low RAM less the EBDA/ROM area, and high RAM.
   std::vector<E820Entry> e820() const;
+  // The 64-bit PCI window: [pci_mmio64_start(), + kPciMmio64Size), the first
+  // kPciMmio64Alignment boundary at or above the end of RAM and 4 GiB.
+  uint64_t pci_mmio64_start() const noexcept;
 
  private:
   uint64_t ram_bytes_;
