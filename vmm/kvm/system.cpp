@@ -7,6 +7,7 @@
 #include <string>
 
 #include "vmm/kvm/error.h"
+#include "vmm/kvm/uapi.h"
 
 namespace shelter::vmm::kvm {
 namespace {
@@ -15,21 +16,6 @@ long checked(SysResult r, const char* name) {
   if (!r.ok()) throw KvmError(name, r.error);
   return r.value;
 }
-
-// kvm_cpuid2 and kvm_msrs end in a flexible array; this builds one in
-// suitably aligned storage.
-template <typename Header, typename Entry>
-class VariableStruct {
- public:
-  explicit VariableStruct(size_t count)
-      : storage_((sizeof(Header) + count * sizeof(Entry) + sizeof(uint64_t) - 1) /
-                 sizeof(uint64_t)) {}
-  Header* header() { return reinterpret_cast<Header*>(storage_.data()); }
-  Entry* entries() { return reinterpret_cast<Entry*>(reinterpret_cast<uint8_t*>(header()) + sizeof(Header)); }
-
- private:
-  std::vector<uint64_t> storage_;
-};
 
 constexpr int kKvmApiVersion = 12;
 // The count of supported CPUID entries can exceed any fixed guess on new
@@ -88,9 +74,9 @@ unsigned System::max_vcpus() const {
 
 std::vector<kvm_cpuid_entry2> System::supported_cpuid() const {
   for (size_t count = 128; count <= kMaxCpuidEntries; count *= 2) {
-    VariableStruct<kvm_cpuid2, kvm_cpuid_entry2> cpuid(count);
+    uapi::VariableStruct<uapi::CpuidHeader, kvm_cpuid_entry2> cpuid(count);
     cpuid.header()->nent = static_cast<uint32_t>(count);
-    SysResult r = api_->ioctl_ptr(fd(), KVM_GET_SUPPORTED_CPUID, cpuid.header());
+    SysResult r = api_->ioctl_ptr(fd(), uapi::kGetSupportedCpuid, cpuid.header());
     if (r.error == E2BIG) continue;
     checked(r, "KVM_GET_SUPPORTED_CPUID");
     uint32_t n = std::min<uint32_t>(cpuid.header()->nent, static_cast<uint32_t>(count));
@@ -150,17 +136,17 @@ void Vcpu::call(unsigned long request, void* arg, const char* name) {
 }
 
 void Vcpu::set_cpuid(std::span<const kvm_cpuid_entry2> entries) {
-  VariableStruct<kvm_cpuid2, kvm_cpuid_entry2> cpuid(entries.size());
+  uapi::VariableStruct<uapi::CpuidHeader, kvm_cpuid_entry2> cpuid(entries.size());
   cpuid.header()->nent = static_cast<uint32_t>(entries.size());
   std::memcpy(cpuid.entries(), entries.data(), entries.size_bytes());
-  call(KVM_SET_CPUID2, cpuid.header(), "KVM_SET_CPUID2");
+  call(uapi::kSetCpuid2, cpuid.header(), "KVM_SET_CPUID2");
 }
 
 void Vcpu::set_msrs(std::span<const kvm_msr_entry> entries) {
-  VariableStruct<kvm_msrs, kvm_msr_entry> msrs(entries.size());
+  uapi::VariableStruct<uapi::MsrsHeader, kvm_msr_entry> msrs(entries.size());
   msrs.header()->nmsrs = static_cast<uint32_t>(entries.size());
   std::memcpy(msrs.entries(), entries.data(), entries.size_bytes());
-  SysResult r = api_->ioctl_ptr(fd(), KVM_SET_MSRS, msrs.header());
+  SysResult r = api_->ioctl_ptr(fd(), uapi::kSetMsrs, msrs.header());
   if (!r.ok()) throw KvmError("KVM_SET_MSRS (vCPU " + std::to_string(id_) + ")", r.error);
   // KVM_SET_MSRS returns how many it set; it stops at the first it rejects.
   if (static_cast<size_t>(r.value) != entries.size())

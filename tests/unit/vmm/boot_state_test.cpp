@@ -191,6 +191,21 @@ TEST(Cpuid, LeavesItDoesNotOwnPassThrough) {
   EXPECT_EQ(entries.size(), sample_supported().size());
 }
 
+// KVM on an AMD host may list no leaf 0xB while the maximum basic leaf is
+// above it (seen under real KVM): the topology must still read as cpus=.
+TEST(Cpuid, SynthesisesTopologyLeafKvmDoesNotList) {
+  std::vector<kvm_cpuid_entry2> supported = {leaf(0), leaf(1)};
+  supported[0].eax = 0xd;
+  auto entries = normalized_cpuid(supported, 1, 2);
+  const auto& core = find(entries, 0xb, 1);
+  EXPECT_EQ(core.ebx, 2u);
+  EXPECT_EQ(core.edx, 1u);
+  EXPECT_EQ(core.flags, static_cast<uint32_t>(KVM_CPUID_FLAG_SIGNIFCANT_INDEX));
+  EXPECT_EQ(find(entries, 0xb, 2).ecx, 2u);
+  supported[0].eax = 0xa;  // below 0xB: nothing to add
+  EXPECT_EQ(normalized_cpuid(supported, 0, 2).size(), 2u);
+}
+
 TEST(Msrs, BootListMatchesThePcResetState) {
   auto msrs = boot_msrs();
   auto value = [&](uint32_t index) -> uint64_t {

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <thread>
 
+#include "vmm/kvm/uapi.h"
+
 namespace shelter::vmm::testing {
 
 ScriptedExit io_exit(uint8_t direction, uint16_t port, std::vector<uint8_t> data, uint8_t size) {
@@ -117,25 +119,27 @@ kvm::SysResult FakeKvmApi::ioctl_ptr(int fd, unsigned long request, void* arg) {
   RecordedIoctl call{object.target, object.vcpu, request, 0, {}, {}, {}};
   auto* bytes = static_cast<uint8_t*>(arg);
   call.payload.assign(bytes, bytes + _IOC_SIZE(request));
-  if (request == KVM_SET_CPUID2) {
-    auto* cpuid = static_cast<kvm_cpuid2*>(arg);
-    call.cpuid.assign(cpuid->entries, cpuid->entries + cpuid->nent);
-  } else if (request == KVM_SET_MSRS) {
-    auto* msrs = static_cast<kvm_msrs*>(arg);
-    call.msrs.assign(msrs->entries, msrs->entries + msrs->nmsrs);
+  if (request == kvm::uapi::kSetCpuid2) {
+    auto* cpuid = static_cast<kvm::uapi::CpuidHeader*>(arg);
+    auto* entries = kvm::uapi::entries_of<kvm_cpuid_entry2>(cpuid);
+    call.cpuid.assign(entries, entries + cpuid->nent);
+  } else if (request == kvm::uapi::kSetMsrs) {
+    auto* msrs = static_cast<kvm::uapi::MsrsHeader*>(arg);
+    auto* entries = kvm::uapi::entries_of<kvm_msr_entry>(msrs);
+    call.msrs.assign(entries, entries + msrs->nmsrs);
   }
   calls_.push_back(std::move(call));
   if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
   switch (request) {
-    case KVM_GET_SUPPORTED_CPUID: {
-      auto* cpuid = static_cast<kvm_cpuid2*>(arg);
+    case kvm::uapi::kGetSupportedCpuid: {
+      auto* cpuid = static_cast<kvm::uapi::CpuidHeader*>(arg);
       if (cpuid->nent < supported_cpuid.size()) return {-1, E2BIG};
       cpuid->nent = static_cast<uint32_t>(supported_cpuid.size());
-      std::memcpy(cpuid->entries, supported_cpuid.data(), supported_cpuid.size() * sizeof(kvm_cpuid_entry2));
+      std::memcpy(kvm::uapi::entries_of<kvm_cpuid_entry2>(cpuid), supported_cpuid.data(), supported_cpuid.size() * sizeof(kvm_cpuid_entry2));
       return {0, 0};
     }
-    case KVM_SET_MSRS:
-      return {static_cast<long>(static_cast<kvm_msrs*>(arg)->nmsrs), 0};
+    case kvm::uapi::kSetMsrs:
+      return {static_cast<long>(static_cast<kvm::uapi::MsrsHeader*>(arg)->nmsrs), 0};
     case KVM_GET_LAPIC:
       std::memcpy(arg, &lapic_, sizeof lapic_);
       return {0, 0};

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "tests/unit/vmm/fake_kvm_api.h"
+#include "vmm/kvm/uapi.h"
 #include "vmm/kvm/error.h"
 #include "vmm/kvm/system.h"
 
@@ -67,7 +68,7 @@ TEST(KvmSystem, SupportedCpuidGrowsItsBufferOnE2big) {
   ASSERT_EQ(entries.size(), 300u);
   EXPECT_EQ(entries[299].eax, 897u);
   // 128 and 256 were too small.
-  EXPECT_EQ(api.calls_of(KVM_GET_SUPPORTED_CPUID).size(), 3u);
+  EXPECT_EQ(api.calls_of(kvm::uapi::kGetSupportedCpuid).size(), 3u);
 }
 
 TEST(KvmSystem, FailedIoctlCarriesItsName) {
@@ -128,13 +129,24 @@ TEST(KvmVcpu, SetCpuidAndMsrsCarryEveryEntry) {
   msrs[1].index = 0x1a0;
   msrs[1].data = 1;
   vcpu.set_msrs(msrs);
-  auto set_cpuid = api.calls_of(KVM_SET_CPUID2).at(0);
+  auto set_cpuid = api.calls_of(kvm::uapi::kSetCpuid2).at(0);
   ASSERT_EQ(set_cpuid.cpuid.size(), 3u);
   EXPECT_EQ(set_cpuid.cpuid[2].function, 0xbu);
   EXPECT_EQ(set_cpuid.cpuid[2].edx, 7u);
-  auto set_msrs = api.calls_of(KVM_SET_MSRS).at(0);
+  auto set_msrs = api.calls_of(kvm::uapi::kSetMsrs).at(0);
   ASSERT_EQ(set_msrs.msrs.size(), 2u);
   EXPECT_EQ(set_msrs.msrs[1].index, 0x1a0u);
+}
+
+// The request codes a C program gets from <linux/kvm.h>: C++ sees the uapi
+// structures with a flexible array one empty struct larger, and KVM answered
+// the C++ macros with EINVAL (found when booting under real KVM).
+TEST(KvmUapi, VariableLengthIoctlsUseTheKernelsSizes) {
+  EXPECT_EQ(kvm::uapi::kGetSupportedCpuid, 0xc008ae05ul);
+  EXPECT_EQ(kvm::uapi::kSetCpuid2, 0x4008ae90ul);
+  EXPECT_EQ(kvm::uapi::kGetMsrs, 0xc008ae88ul);
+  EXPECT_EQ(kvm::uapi::kSetMsrs, 0x4008ae89ul);
+  EXPECT_EQ(kvm::uapi::kSetGsiRouting, 0x4008ae6aul);
 }
 
 }  // namespace

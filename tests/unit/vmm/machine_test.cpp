@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "tests/unit/vmm/fake_kvm_api.h"
+#include "vmm/kvm/uapi.h"
 #include "vmm/arch/x86_64/start_info.h"
 #include "vmm/kvm/error.h"
 #include "vmm/machine.h"
@@ -64,10 +65,10 @@ TEST_F(MachineTest, BuildIssuesTheKvmSetupSequence) {
   Requests expected = {KVM_GET_API_VERSION};
   expected.insert(expected.end(), 8, KVM_CHECK_EXTENSION);  // 7 required capabilities, then the vCPU limit
   Requests vm = {KVM_CREATE_VM,   KVM_SET_TSS_ADDR,           KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP,
-                 KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION, KVM_GET_VCPU_MMAP_SIZE,    KVM_GET_SUPPORTED_CPUID};
-  Requests boot_vcpu = {KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS,  KVM_SET_FPU,  KVM_GET_SREGS,
+                 KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION, KVM_GET_VCPU_MMAP_SIZE,    kvm::uapi::kGetSupportedCpuid};
+  Requests boot_vcpu = {KVM_CREATE_VCPU, kvm::uapi::kSetCpuid2, kvm::uapi::kSetMsrs,  KVM_SET_FPU,  KVM_GET_SREGS,
                         KVM_SET_SREGS,   KVM_SET_REGS,   KVM_GET_LAPIC, KVM_SET_LAPIC};
-  Requests application_vcpu = {KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS,
+  Requests application_vcpu = {KVM_CREATE_VCPU, kvm::uapi::kSetCpuid2, kvm::uapi::kSetMsrs,
                                KVM_SET_FPU,     KVM_GET_LAPIC,  KVM_SET_LAPIC};
   for (const Requests* part : {&vm, &boot_vcpu, &application_vcpu})
     expected.insert(expected.end(), part->begin(), part->end());
@@ -96,7 +97,7 @@ TEST_F(MachineTest, MemoryRegionsCoverRamOnBothSidesOfTheHole) {
 
 TEST_F(MachineTest, EachVcpuGetsItsOwnApicIdAndTheBootVcpuTheEntryState) {
   auto machine = build_machine(api, config("pvh-probe.elf", 2), console);
-  auto cpuid = api.calls_of(KVM_SET_CPUID2);
+  auto cpuid = api.calls_of(kvm::uapi::kSetCpuid2);
   ASSERT_EQ(cpuid.size(), 2u);
   for (unsigned vcpu = 0; vcpu < 2; ++vcpu) {
     EXPECT_EQ(cpuid[vcpu].vcpu, vcpu);
@@ -121,7 +122,7 @@ TEST_F(MachineTest, EachVcpuGetsItsOwnApicIdAndTheBootVcpuTheEntryState) {
   uint32_t lint0;
   std::memcpy(&lint0, lapic.regs + 0x350, 4);
   EXPECT_EQ((lint0 >> 8) & 7, 7u);
-  EXPECT_EQ(api.calls_of(KVM_SET_MSRS).at(1).msrs.size(), 11u);
+  EXPECT_EQ(api.calls_of(kvm::uapi::kSetMsrs).at(1).msrs.size(), 11u);
 }
 
 TEST_F(MachineTest, SerialOutputAndExitPortStatus) {

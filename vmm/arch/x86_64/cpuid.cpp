@@ -1,5 +1,6 @@
 #include "vmm/arch/x86_64/cpuid.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace shelter::vmm::x86_64 {
@@ -37,11 +38,35 @@ void normalize_topology_leaf(kvm_cpuid_entry2& e, unsigned apic_id, unsigned cou
   }
 }
 
+// KVM lists leaf 0xB only where the host CPU has it (not every AMD host
+// does), while the guest still sees a maximum basic leaf above it; without
+// entries KVM answers zeros, and a guest reads zero cores. The three
+// sub-leaves (SMT, core, end) are synthesised where missing.
+void add_missing_topology_leaf(std::vector<kvm_cpuid_entry2>& entries, uint32_t function) {
+  for (uint32_t index = 0; index < 3; ++index) {
+    bool present = std::any_of(entries.begin(), entries.end(),
+                               [&](const kvm_cpuid_entry2& e) { return e.function == function && e.index == index; });
+    if (present) continue;
+    kvm_cpuid_entry2 e{};
+    e.function = function;
+    e.index = index;
+    e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+    entries.push_back(e);
+  }
+}
+
+uint32_t max_basic_leaf(std::span<const kvm_cpuid_entry2> entries) {
+  for (const kvm_cpuid_entry2& e : entries)
+    if (e.function == 0) return e.eax;
+  return 0;
+}
+
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> normalized_cpuid(std::span<const kvm_cpuid_entry2> supported, unsigned vcpu_index,
                                                unsigned vcpu_count) {
   std::vector<kvm_cpuid_entry2> entries(supported.begin(), supported.end());
+  if (max_basic_leaf(supported) >= 0xb) add_missing_topology_leaf(entries, 0xb);
   const unsigned apic_id = vcpu_index;
   for (kvm_cpuid_entry2& e : entries) {
     switch (e.function) {
