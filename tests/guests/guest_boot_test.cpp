@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <ostream>
 #include <vector>
 
@@ -159,6 +160,38 @@ TEST(ReferenceVmm, ForeignPvhGuestResetsUnderQemu) {
   ASSERT_GE(r.out.size(), hello.size()) << r.out;
   EXPECT_EQ(r.out.substr(r.out.size() - hello.size()), hello);
   EXPECT_EQ(r.status, 0) << r.err;  // -no-reboot: the i8042 reset ends QEMU
+}
+
+// The probe's PCI enumeration and virtio-pci driver checked against QEMU's
+// own devices (q35, TCG): the same code later drives Shelter's devices.
+TEST(ReferenceVmm, PciProbeDrivesQemusVirtioDevices) {
+  if (!qemu_available()) GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+  char pattern[] = "/tmp/shelter-pci-probe-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  std::filesystem::path dir = pattern;
+  std::vector<uint8_t> disk(100 * 512);
+  for (size_t i = 0; i < disk.size(); ++i) disk[i] = static_cast<uint8_t>(i * 7 + i / 512);
+  std::ofstream(dir / "disk.img", std::ios::binary).write(reinterpret_cast<const char*>(disk.data()), disk.size());
+  char fnv[16];
+  std::snprintf(fnv, sizeof fnv, "%x", fnv1a(disk));
+  auto devices = [&](const std::string& expected_fnv) {
+    return "-device virtio-rng-pci,disable-legacy=on -drive file=" + (dir / "disk.img").string() +
+           ",if=none,id=d0,format=raw,readonly=on -device virtio-blk-pci,drive=d0,disable-legacy=on "
+           "-device virtio-serial-pci,disable-legacy=on -chardev file,id=c0,path=" + (dir / "hvc0").string() +
+           " -device virtconsole,chardev=c0 -append 'pci=1 pci_ecam=b0000000 blk_size=51200 blk_fnv=" +
+           expected_fnv + "'";
+  };
+  auto r = run_command(qemu("q35", "pvh-probe.elf", devices(fnv)));
+  for (const char* line : {"PASS virtio-rng\n", "virtio-blk bytes: 51200\n", "PASS virtio-blk\n",
+                           "PASS virtio-console\n", "PASS pci\n"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
+  std::ifstream console(dir / "hvc0");
+  std::string text((std::istreambuf_iterator<char>(console)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "hvc0: hello from the probe\n");
+  // A checksum that cannot match is reported: the check can fail.
+  r = run_command(qemu("q35", "pvh-probe.elf", devices("0")));
+  EXPECT_NE(r.out.find("FAIL virtio-blk: the disk's checksum differs from blk_fnv=\n"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -327,6 +327,8 @@ void probe_finish(const struct probe_boot *boot) {
   check_initrd(boot);
   check_long_mode();
   check_cpus(boot);
+  const char *pci = probe_cmdline_value(boot->cmdline, "pci");
+  if (pci && *pci == '1') probe_check_pci(boot->cmdline);
   if (probe_failures == 0) {
     probe_puts("PROBE PASS\n");
   } else {

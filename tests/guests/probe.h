@@ -39,6 +39,10 @@ static inline uint8_t inb(uint16_t port) {
   return value;
 }
 
+/* The freestanding runtime's own (probe.c). */
+void *memset(void *dest, int value, size_t size);
+void *memcpy(void *dest, const void *src, size_t size);
+
 void probe_puts(const char *text);
 void probe_put_hex(uint64_t value);
 void probe_put_dec(uint64_t value);
@@ -52,6 +56,8 @@ uint32_t probe_fnv1a(const uint8_t *bytes, uint64_t size);
 /* Runs the shared checks (cmdline, e820, initrd, long mode, CPUs), prints
  * the summary and ends the VM through the exit port. */
 void probe_finish(const struct probe_boot *boot) __attribute__((noreturn));
+/* The PCI and virtio-pci checks (pci=1 on the command line; pci_probe.c). */
+void probe_check_pci(const char *cmdline);
 /* Counts a failure found by a protocol-specific check. */
 extern unsigned probe_failures;
 

@@ -14,7 +14,7 @@ set -euo pipefail
 adds=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --add) adds+=("$(realpath "$2")"); shift 2 ;;
+    --add) adds+=("$(realpath -s "$2")"); shift 2 ;;
     --) shift; break ;;
     *) echo "run-in-guest: unknown option $1" >&2; exit 77 ;;
   esac
