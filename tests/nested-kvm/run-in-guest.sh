@@ -9,6 +9,7 @@
 #   Each PATH (file or folder) appears at the same absolute path inside,
 #   with the shared libraries its executables need. The command's exit
 #   status is this script's; 77 means the run could not be set up.
+#   NESTED_KVM_TIMEOUT (seconds, default 1800) bounds the whole guest.
 set -euo pipefail
 
 adds=()
@@ -77,7 +78,7 @@ INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$stage/initramfs.cpio"
 
-qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2048 -nographic -no-reboot \
+timeout "${NESTED_KVM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2048 -nographic -no-reboot \
   -kernel "$kernel" -initrd "$stage/initramfs.cpio" \
   -append "console=ttyS0 quiet loglevel=1 panic=-1" > "$stage/console" 2>&1 || true
 # The command's output: what follows the firmware's last line, without
