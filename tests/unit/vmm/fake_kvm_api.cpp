@@ -79,14 +79,14 @@ kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned l
     {
       std::lock_guard lock(mutex_);
       vcpu = objects_.at(fd).vcpu;
-      calls_.push_back({RecordedIoctl::Target::kVcpu, vcpu, request, arg, {}, {}, {}});
+      calls_.push_back({RecordedIoctl::Target::kVcpu, vcpu, request, arg, {}, {}, {}, {}});
       if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
     }
     return run(vcpu);
   }
   std::lock_guard lock(mutex_);
   Object object = objects_.at(fd);
-  calls_.push_back({object.target, object.vcpu, request, arg, {}, {}, {}});
+  calls_.push_back({object.target, object.vcpu, request, arg, {}, {}, {}, {}});
   if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
   switch (request) {
     case KVM_GET_API_VERSION:
@@ -114,7 +114,7 @@ kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned l
 kvm::SysResult FakeKvmApi::ioctl_ptr(int fd, unsigned long request, void* arg) {
   std::lock_guard lock(mutex_);
   Object object = objects_.at(fd);
-  RecordedIoctl call{object.target, object.vcpu, request, 0, {}, {}, {}};
+  RecordedIoctl call{object.target, object.vcpu, request, 0, {}, {}, {}, {}};
   auto* bytes = static_cast<uint8_t*>(arg);
   call.payload.assign(bytes, bytes + _IOC_SIZE(request));
   if (request == KVM_SET_CPUID2) {
@@ -123,6 +123,9 @@ kvm::SysResult FakeKvmApi::ioctl_ptr(int fd, unsigned long request, void* arg) {
   } else if (request == KVM_SET_MSRS) {
     auto* msrs = static_cast<kvm_msrs*>(arg);
     call.msrs.assign(msrs->entries, msrs->entries + msrs->nmsrs);
+  } else if (request == KVM_SET_GSI_ROUTING) {
+    auto* routing = static_cast<kvm_irq_routing*>(arg);
+    call.routes.assign(routing->entries, routing->entries + routing->nr);
   }
   calls_.push_back(std::move(call));
   if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};

@@ -62,7 +62,7 @@ TEST_F(MachineTest, BuildIssuesTheKvmSetupSequence) {
   auto machine = build_machine(api, config("pvh-probe.elf", 2), console);
   using Requests = std::vector<unsigned long>;
   Requests expected = {KVM_GET_API_VERSION};
-  expected.insert(expected.end(), 8, KVM_CHECK_EXTENSION);  // 7 required capabilities, then the vCPU limit
+  expected.insert(expected.end(), 11, KVM_CHECK_EXTENSION);  // 10 required capabilities, then the vCPU limit
   Requests vm = {KVM_CREATE_VM,   KVM_SET_TSS_ADDR,           KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP,
                  KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION, KVM_GET_VCPU_MMAP_SIZE,    KVM_GET_SUPPORTED_CPUID};
   Requests boot_vcpu = {KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS,  KVM_SET_FPU,  KVM_GET_SREGS,
@@ -216,7 +216,7 @@ TEST_F(MachineTest, MalformedIoExitIsAnErrorNotACrash) {
 
 TEST_F(MachineTest, BootTimerAndUnclaimedMmio) {
   auto machine = build_machine(api, config("pvh-probe.elf"), console);
-  api.script(0, {mmio_exit(true, memory::kBootTimerAddress, {123}), mmio_exit(false, 0xd0000000, {1, 2, 3, 4}),
+  api.script(0, {mmio_exit(true, memory::kBootTimerAddress, {123}), mmio_exit(false, 0xf0000000, {1, 2, 3, 4}),
                  [](kvm_run& run) {
                    // The unclaimed MMIO read above must have been answered with zeros.
                    uint32_t value;
