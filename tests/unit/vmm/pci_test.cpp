@@ -388,3 +388,30 @@ TEST(GsiRouting, FailureNamesTheIoctlAndIsRetried) {
 
 }  // namespace
 }  // namespace shelter::vmm::pci
+
+namespace shelter::vmm::pci {
+namespace {
+
+TEST(KvmVmPci, FailedInterruptAndDoorbellIoctlsNameTheIoctlAndErrno) {
+  testing::FakeKvmApi api;
+  kvm::System system = kvm::System::open(api);
+  kvm::Vm vm = system.create_vm();
+  api.failing_ioctls[KVM_IRQFD] = ENOSPC;
+  api.failing_ioctls[KVM_IOEVENTFD] = EEXIST;
+  try {
+    vm.assign_irqfd(3, memory::kMsiGsiBase);
+    FAIL();
+  } catch (const KvmError& e) {
+    EXPECT_NE(std::string(e.what()).find("KVM_IRQFD"), std::string::npos) << e.what();
+    EXPECT_EQ(e.code(), ENOSPC);
+  }
+  try {
+    vm.set_mmio_ioeventfd(3, memory::kPciMmio32Start, 2, true);
+    FAIL();
+  } catch (const KvmError& e) {
+    EXPECT_NE(std::string(e.what()).find("KVM_IOEVENTFD"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace shelter::vmm::pci
