@@ -12,6 +12,7 @@
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
 #include "vmm/kvm/error.h"
+#include "vmm/virtio/pci_transport.h"
 
 namespace shelter::vmm {
 namespace {
@@ -110,10 +111,25 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   buses.io.insert(devices::kI8042DataPort, devices::kI8042PortCount, std::make_shared<devices::I8042>(machine->exits_));
   buses.io.insert(devices::kExitPort, devices::kExitPortCount, std::make_shared<devices::ExitPort>(machine->exits_));
   buses.mmio.insert(memory::kBootTimerAddress, devices::kBootTimerLength, machine->boot_timer_);
+
+  // PCI: the host bridge, configuration access (0xcf8 and ECAM), and one
+  // dispatcher per BAR window; add_virtio_device() plugs devices in.
+  machine->gsi_routing_ = std::make_unique<pci::GsiRouting>(machine->vm_);
+  machine->pci_ = std::make_unique<pci::PciBus>(machine->memory_.layout());
+  machine->pci_->attach(buses.io, buses.mmio);
+  machine->doorbells_ = std::make_unique<devices::EventfdLoop>();
   return machine;
 }
 
+void Machine::add_virtio_device(std::shared_ptr<virtio::VirtioDevice> device) {
+  unsigned slot = pci_->free_slot();
+  pci_irqs_.push_back(std::make_unique<IrqLine>(vm_, memory::pci_intx_gsi(slot)));
+  virtio::PciPlatform platform{&memory_, &vm_, gsi_routing_.get(), doorbells_.get(), pci_irqs_.back().get()};
+  pci_->add(slot, std::make_shared<virtio::PciTransport>(std::move(device), platform));
+}
+
 devices::VmExit Machine::run() {
+  doorbells_->start();
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
   try {
@@ -126,6 +142,7 @@ devices::VmExit Machine::run() {
   spdlog::debug("VM exit: {}", exit.message);
   for (size_t i = 0; i < threads.size(); ++i) kick_vcpu(vcpus_[i], threads[i].native_handle());
   for (std::thread& thread : threads) thread.join();
+  doorbells_->stop();
   return exit;
 }
 

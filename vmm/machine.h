@@ -11,11 +11,15 @@
 #include <vector>
 
 #include "vmm/arch/x86_64/loader.h"
+#include "vmm/devices/eventfd_loop.h"
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/devices/pseudo/boot_timer.h"
 #include "vmm/kvm/system.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/pci/kvm_interrupts.h"
+#include "vmm/pci/pci_bus.h"
 #include "vmm/vcpu_loop.h"
+#include "vmm/virtio/device.h"
 
 namespace shelter::vmm {
 
@@ -42,6 +46,10 @@ class Machine {
   std::optional<std::chrono::microseconds> boot_time() const { return boot_timer_->boot_time(); }
   // Host input for the serial port (the terminal thread feeds it).
   devices::Serial& serial() noexcept { return *serial_; }
+  // Plugs device into the next free PCI slot as a virtio-pci function;
+  // only before run(). Throws VmmError when the bus or a window is full.
+  void add_virtio_device(std::shared_ptr<virtio::VirtioDevice> device);
+  pci::PciBus& pci() noexcept { return *pci_; }
 
  private:
   friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);
@@ -58,6 +66,11 @@ class Machine {
   std::shared_ptr<devices::BootTimer> boot_timer_;
   Buses buses_;
   ExitCoordinator exits_;
+  // PCI; destroyed before the VM and the lines its functions use.
+  std::unique_ptr<pci::GsiRouting> gsi_routing_;
+  std::vector<std::unique_ptr<IrqLine>> pci_irqs_;
+  std::unique_ptr<pci::PciBus> pci_;
+  std::unique_ptr<devices::EventfdLoop> doorbells_;  // stops before the functions go
 };
 
 // Reads the kernel (and initrd), builds guest memory and loads the kernel,

@@ -60,6 +60,9 @@ void System::require_capabilities() const {
       {KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
       {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},           {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
       {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},       {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+      // PCI interrupts and doorbells: MSI routes, irqfds, ioeventfds.
+      {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},   {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
   };
   for (const Capability& capability : kRequired)
     if (check_extension(capability.id) <= 0)
@@ -121,6 +124,30 @@ void Vm::set_irq_line(uint32_t irq, bool level) {
   line.irq = irq;
   line.level = level ? 1 : 0;
   checked(api_->ioctl_ptr(fd(), KVM_IRQ_LINE, &line), "KVM_IRQ_LINE");
+}
+
+void Vm::set_gsi_routing(std::span<const kvm_irq_routing_entry> routes) {
+  uapi::VariableStruct<uapi::IrqRoutingHeader, kvm_irq_routing_entry> routing(routes.size());
+  *routing.header() = uapi::IrqRoutingHeader{};
+  routing.header()->nr = static_cast<uint32_t>(routes.size());
+  std::memcpy(routing.entries(), routes.data(), routes.size_bytes());
+  checked(api_->ioctl_ptr(fd(), uapi::kSetGsiRouting, routing.header()), "KVM_SET_GSI_ROUTING");
+}
+
+void Vm::assign_irqfd(int eventfd, uint32_t gsi) {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(eventfd);
+  irqfd.gsi = gsi;
+  checked(api_->ioctl_ptr(fd(), KVM_IRQFD, &irqfd), "KVM_IRQFD");
+}
+
+void Vm::set_mmio_ioeventfd(int eventfd, uint64_t address, uint32_t length, bool assign) {
+  kvm_ioeventfd ioeventfd{};
+  ioeventfd.addr = address;
+  ioeventfd.len = length;
+  ioeventfd.fd = eventfd;
+  ioeventfd.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN;
+  checked(api_->ioctl_ptr(fd(), KVM_IOEVENTFD, &ioeventfd), "KVM_IOEVENTFD");
 }
 
 Vcpu Vm::create_vcpu(unsigned id, size_t run_area_size) {

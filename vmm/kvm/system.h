@@ -55,6 +55,13 @@ class Vm {
   void set_user_memory_region(uint32_t slot, uint64_t guest_address, uint64_t size,
                               void* host_address);
   void set_irq_line(uint32_t irq, bool level);
+  // KVM_SET_GSI_ROUTING: replaces the whole routing table with routes.
+  void set_gsi_routing(std::span<const kvm_irq_routing_entry> routes);
+  // KVM_IRQFD: a write to eventfd raises gsi.
+  void assign_irqfd(int eventfd, uint32_t gsi);
+  // KVM_IOEVENTFD: a guest write of length bytes to the MMIO address
+  // signals eventfd instead of exiting; assign false removes the binding.
+  void set_mmio_ioeventfd(int eventfd, uint64_t address, uint32_t length, bool assign);
   Vcpu create_vcpu(unsigned id, size_t run_area_size);
 
  private:

@@ -81,14 +81,14 @@ kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned l
     {
       std::lock_guard lock(mutex_);
       vcpu = objects_.at(fd).vcpu;
-      calls_.push_back({RecordedIoctl::Target::kVcpu, vcpu, request, arg, {}, {}, {}});
+      calls_.push_back({RecordedIoctl::Target::kVcpu, vcpu, request, arg, {}, {}, {}, {}});
       if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
     }
     return run(vcpu);
   }
   std::lock_guard lock(mutex_);
   Object object = objects_.at(fd);
-  calls_.push_back({object.target, object.vcpu, request, arg, {}, {}, {}});
+  calls_.push_back({object.target, object.vcpu, request, arg, {}, {}, {}, {}});
   if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};
   switch (request) {
     case KVM_GET_API_VERSION:
@@ -116,7 +116,7 @@ kvm::SysResult FakeKvmApi::ioctl_value(int fd, unsigned long request, unsigned l
 kvm::SysResult FakeKvmApi::ioctl_ptr(int fd, unsigned long request, void* arg) {
   std::lock_guard lock(mutex_);
   Object object = objects_.at(fd);
-  RecordedIoctl call{object.target, object.vcpu, request, 0, {}, {}, {}};
+  RecordedIoctl call{object.target, object.vcpu, request, 0, {}, {}, {}, {}};
   auto* bytes = static_cast<uint8_t*>(arg);
   call.payload.assign(bytes, bytes + _IOC_SIZE(request));
   if (request == kvm::uapi::kSetCpuid2) {
@@ -127,6 +127,10 @@ kvm::SysResult FakeKvmApi::ioctl_ptr(int fd, unsigned long request, void* arg) {
     auto* msrs = static_cast<kvm::uapi::MsrsHeader*>(arg);
     auto* entries = kvm::uapi::entries_of<kvm_msr_entry>(msrs);
     call.msrs.assign(entries, entries + msrs->nmsrs);
+  } else if (request == kvm::uapi::kSetGsiRouting) {
+    auto* routing = static_cast<kvm::uapi::IrqRoutingHeader*>(arg);
+    auto* entries = kvm::uapi::entries_of<kvm_irq_routing_entry>(routing);
+    call.routes.assign(entries, entries + routing->nr);
   }
   calls_.push_back(std::move(call));
   if (auto failing = failing_ioctls.find(request); failing != failing_ioctls.end()) return {-1, failing->second};

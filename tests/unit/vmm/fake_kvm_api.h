@@ -30,6 +30,7 @@ struct RecordedIoctl {
   std::vector<uint8_t> payload;   // the pointed-to structure (fixed part)
   std::vector<kvm_cpuid_entry2> cpuid;  // KVM_SET_CPUID2 entries
   std::vector<kvm_msr_entry> msrs;      // KVM_SET_MSRS entries
+  std::vector<kvm_irq_routing_entry> routes;  // KVM_SET_GSI_ROUTING entries
 
   template <typename T>
   T as() const {

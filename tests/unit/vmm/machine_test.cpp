@@ -3,13 +3,16 @@
 // clean stop of all vCPU threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "tests/unit/vmm/fake_kvm_api.h"
 #include "vmm/kvm/uapi.h"
 #include "vmm/arch/x86_64/start_info.h"
 #include "vmm/kvm/error.h"
 #include "vmm/machine.h"
+#include "vmm/virtio/pci_transport.h"
 
 namespace shelter::vmm {
 namespace {
@@ -63,7 +66,7 @@ TEST_F(MachineTest, BuildIssuesTheKvmSetupSequence) {
   auto machine = build_machine(api, config("pvh-probe.elf", 2), console);
   using Requests = std::vector<unsigned long>;
   Requests expected = {KVM_GET_API_VERSION};
-  expected.insert(expected.end(), 8, KVM_CHECK_EXTENSION);  // 7 required capabilities, then the vCPU limit
+  expected.insert(expected.end(), 11, KVM_CHECK_EXTENSION);  // 10 required capabilities, then the vCPU limit
   Requests vm = {KVM_CREATE_VM,   KVM_SET_TSS_ADDR,           KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP,
                  KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION, KVM_GET_VCPU_MMAP_SIZE,    kvm::uapi::kGetSupportedCpuid};
   Requests boot_vcpu = {KVM_CREATE_VCPU, kvm::uapi::kSetCpuid2, kvm::uapi::kSetMsrs,  KVM_SET_FPU,  KVM_GET_SREGS,
@@ -217,7 +220,7 @@ TEST_F(MachineTest, MalformedIoExitIsAnErrorNotACrash) {
 
 TEST_F(MachineTest, BootTimerAndUnclaimedMmio) {
   auto machine = build_machine(api, config("pvh-probe.elf"), console);
-  api.script(0, {mmio_exit(true, memory::kBootTimerAddress, {123}), mmio_exit(false, 0xd0000000, {1, 2, 3, 4}),
+  api.script(0, {mmio_exit(true, memory::kBootTimerAddress, {123}), mmio_exit(false, 0xf0000000, {1, 2, 3, 4}),
                  [](kvm_run& run) {
                    // The unclaimed MMIO read above must have been answered with zeros.
                    uint32_t value;
@@ -299,6 +302,58 @@ TEST_F(MachineTest, InitrdFileIsLoadedAsAModule) {
   EXPECT_GT(machine->boot_setup().initrd_size, 0u);
   auto info = machine->memory().read_object<x86_64::HvmStartInfo>(memory::kPvhStartInfoAddress);
   EXPECT_EQ(+info.nr_modules, 1u);
+}
+
+}  // namespace
+}  // namespace shelter::vmm
+
+namespace shelter::vmm {
+namespace {
+
+// A virtio device with two queues, only here to be enumerated.
+struct EnumeratedDevice final : virtio::VirtioDevice {
+  uint32_t device_id() const override { return virtio::kDeviceIdRng; }
+  uint64_t device_features() const override { return virtio::kFeatureVersion1; }
+  std::vector<uint16_t> queue_max_sizes() const override { return {64, 64}; }
+  void read_config(uint64_t, std::span<uint8_t> data) override { std::fill(data.begin(), data.end(), 0); }
+  void write_config(uint64_t, std::span<const uint8_t>) override {}
+  void activate(virtio::Activation) override {}
+  void queue_notify(uint16_t) override {}
+  void reset() override {}
+};
+
+// The 4-byte MMIO read the previous exit asked for, as an exit-port status:
+// 0 when it read expected.
+testing::ScriptedExit exit_with_mmio_check(uint32_t expected) {
+  return [expected](kvm_run& run) {
+    uint32_t value;
+    std::memcpy(&value, run.mmio.data, 4);
+    run.exit_reason = KVM_EXIT_IO;
+    run.io.direction = KVM_EXIT_IO_OUT;
+    run.io.port = 0xf4;
+    run.io.size = 1;
+    run.io.count = 1;
+    run.io.data_offset = testing::kFakeIoDataOffset;
+    reinterpret_cast<uint8_t*>(&run)[testing::kFakeIoDataOffset] = value == expected ? 0 : 9;
+  };
+}
+
+TEST_F(MachineTest, PciBusAnswersThroughPortsAndEcamAndCarriesVirtioDevices) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  machine->add_virtio_device(std::make_shared<EnumeratedDevice>());
+  api.script(0, {io_exit(KVM_EXIT_IO_OUT, 0xcf8, {0, 0, 0, 0x80}, 4), io_exit(KVM_EXIT_IO_IN, 0xcfc, {0, 0, 0, 0}, 4),
+                 mmio_exit(false, memory::kPciEcamAddress + (1u << 15), {0, 0, 0, 0}),
+                 exit_with_mmio_check(uint32_t{0x1044} << 16 | virtio::kPciVendorId)});
+  VmExit exit = machine->run();
+  EXPECT_EQ(exit.reason, VmExit::Reason::kExitPort);
+  EXPECT_EQ(exit.status, 0) << "slot 1 did not read as a virtio-rng function";
+  auto in = api.io_in_results(0);
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0], (std::vector<uint8_t>{0x36, 0x1b, 0x08, 0x00}));  // the host bridge at 00:00.0
+  // One irqfd per MSI-X vector: configuration plus two queues.
+  auto irqfds = api.calls_of(KVM_IRQFD);
+  ASSERT_EQ(irqfds.size(), 3u);
+  EXPECT_EQ(irqfds[0].as<kvm_irqfd>().gsi, memory::kMsiGsiBase);
 }
 
 }  // namespace

@@ -1,0 +1,33 @@
+#pragma once
+// One thread that waits on eventfds (KVM ioeventfds: the guest's virtqueue
+// doorbells) and runs each one's handler when it fires. Handlers are added
+// before start(); stop() (or the destructor) ends and joins the thread.
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "common/unique_fd.h"
+
+namespace shelter::vmm::devices {
+
+class EventfdLoop {
+ public:
+  EventfdLoop();
+  ~EventfdLoop();
+  EventfdLoop(const EventfdLoop&) = delete;
+  EventfdLoop& operator=(const EventfdLoop&) = delete;
+
+  // fd must stay open while the loop runs; on_signal runs on the loop's thread.
+  void add(int eventfd, std::function<void()> on_signal);
+  void start();
+  void stop();
+
+ private:
+  void run();
+  UniqueFd epoll_;
+  UniqueFd stop_;
+  std::map<int, std::function<void()>> handlers_;
+  std::thread thread_;
+};
+
+}  // namespace shelter::vmm::devices
