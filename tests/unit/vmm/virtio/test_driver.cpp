@@ -4,10 +4,21 @@
 
 namespace shelter::vmm::virtio::testing {
 
+void RecordingSignals::used_buffers(uint16_t queue) {
+  std::lock_guard lock(mutex_);
+  used_.push_back(queue);
+}
+
 size_t RecordingSignals::used_count(uint16_t queue) const {
+  std::lock_guard lock(mutex_);
   size_t count = 0;
-  for (uint16_t q : used) count += q == queue;
+  for (uint16_t q : used_) count += q == queue;
   return count;
+}
+
+size_t RecordingSignals::total_used() const {
+  std::lock_guard lock(mutex_);
+  return used_.size();
 }
 
 TestDriver::TestDriver(const memory::GuestMemory& memory, uint16_t size, uint64_t base, uint64_t span)

@@ -3,7 +3,9 @@
 // guest memory, builds descriptor chains (or raw, hostile descriptors),
 // makes them available and reads back the used ring, the way a guest
 // kernel's driver would.
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,15 +17,19 @@
 
 namespace shelter::vmm::virtio::testing {
 
-// Counts what a device asked of its transport.
+// Counts what a device asked of its transport (from any thread).
 struct RecordingSignals final : DeviceSignals {
-  std::vector<uint16_t> used;  // one entry per used_buffers call
-  int config_changes = 0;
-  int resets_requested = 0;
-  void used_buffers(uint16_t queue) override { used.push_back(queue); }
+  std::atomic<int> config_changes = 0;
+  std::atomic<int> resets_requested = 0;
+  void used_buffers(uint16_t queue) override;
   void config_changed() override { ++config_changes; }
   void needs_reset() override { ++resets_requested; }
   size_t used_count(uint16_t queue) const;
+  size_t total_used() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<uint16_t> used_;  // one entry per used_buffers call
 };
 
 struct UsedElement {
