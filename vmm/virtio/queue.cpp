@@ -134,6 +134,12 @@ std::optional<DescriptorChain> Queue::walk(uint16_t head, std::string& error) co
         error = "indirect table length " + std::to_string(descriptor.length) + " is not a non-zero multiple of 16";
         return std::nullopt;
       }
+      // Section 2.7.5.3.1: no chain longer than the queue, indirect or not.
+      if (descriptor.length / sizeof(Descriptor) > size_) {
+        error = "indirect table of " + std::to_string(descriptor.length / sizeof(Descriptor)) +
+                " entries is longer than the queue";
+        return std::nullopt;
+      }
       table = memory_->try_slice(descriptor.address, descriptor.length);
       if (table.data() == nullptr) {
         error = "indirect table outside guest RAM";

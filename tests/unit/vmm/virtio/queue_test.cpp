@@ -235,6 +235,18 @@ TEST_F(QueueTest, AnEmptyIndirectTableBreaksTheQueue) {
   expect_broken(queue);
 }
 
+TEST_F(QueueTest, AnIndirectTableLongerThanTheQueueBreaksTheQueue) {
+  Queue queue = make_queue();
+  std::vector<Descriptor> table(9, Descriptor{0x200000, 4, kDescriptorNext, 0});
+  for (uint16_t i = 0; i < 9; ++i) table[i].next = static_cast<uint16_t>(i + 1);
+  table[8].flags = 0;
+  driver_.write_table(0x300000, table);
+  driver_.write_descriptor(0, {0x300000, 16 * 9, kDescriptorIndirect, 0});
+  driver_.make_available(0);
+  expect_broken(queue);
+  EXPECT_NE(queue.broken_reason().find("longer than the queue"), std::string::npos);
+}
+
 TEST_F(QueueTest, AnIndirectTableOutsideRamBreaksTheQueue) {
   Queue queue = make_queue();
   driver_.write_descriptor(0, {4 * memory::kMiB - 16, 32, kDescriptorIndirect, 0});
