@@ -1,5 +1,8 @@
 #pragma once
 // Why a VM stopped, and the interface through which devices and vCPUs end it.
+#include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 
 namespace shelter::vmm::devices {
@@ -35,6 +38,14 @@ class ByteSink {
  public:
   virtual ~ByteSink() = default;
   virtual void write(uint8_t byte) = 0;
+};
+
+// A guest console's input (the UART, virtio-console), fed from the host.
+class InputSink {
+ public:
+  virtual ~InputSink() = default;
+  // Returns how many bytes it took; the caller offers the rest again later.
+  virtual size_t enqueue_input(std::span<const uint8_t> bytes) = 0;
 };
 
 }  // namespace shelter::vmm::devices

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "vmm/devices/legacy/serial.h"
 #include "vmm/devices/legacy/terminal_input.h"
 
 namespace shelter::vmm::devices {

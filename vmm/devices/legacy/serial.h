@@ -16,7 +16,7 @@ inline constexpr uint16_t kCom1Port = 0x3f8;
 inline constexpr uint16_t kCom1PortCount = 8;
 inline constexpr uint32_t kCom1Irq = 4;
 
-class Serial final : public BusDevice {
+class Serial final : public BusDevice, public InputSink {
  public:
   // Registers (offsets from the base port).
   static constexpr uint64_t kData = 0, kIer = 1, kIir = 2, kLcr = 3, kMcr = 4, kLsr = 5, kMsr = 6, kScr = 7;
@@ -32,7 +32,7 @@ class Serial final : public BusDevice {
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
   // Input from the host; returns how many bytes fit in the receive FIFO.
-  size_t enqueue_input(std::span<const uint8_t> bytes);
+  size_t enqueue_input(std::span<const uint8_t> bytes) override;
 
  private:
   uint8_t read_register(uint64_t offset);

@@ -27,8 +27,8 @@ void restore_terminal_and_reraise(int signal) {
 
 }  // namespace
 
-TerminalInput::TerminalInput(int terminal_fd, Serial& serial)
-    : terminal_fd_(terminal_fd), serial_(&serial), stop_(::eventfd(0, EFD_CLOEXEC)) {
+TerminalInput::TerminalInput(int terminal_fd, InputSink& console)
+    : terminal_fd_(terminal_fd), console_(&console), stop_(::eventfd(0, EFD_CLOEXEC)) {
   if (!stop_) throw SystemError("eventfd for the terminal input thread", errno);
   check_syscall(::tcgetattr(terminal_fd_, &saved_settings), "tcgetattr on the console terminal");
   saved_fd = terminal_fd_;
@@ -65,9 +65,9 @@ void TerminalInput::copy_input() {
     if (n <= 0) return;  // end of input: the guest gets no more
     std::span<const uint8_t> pending(buffer, static_cast<size_t>(n));
     while (!pending.empty()) {
-      pending = pending.subspan(serial_->enqueue_input(pending));
+      pending = pending.subspan(console_->enqueue_input(pending));
       if (pending.empty()) break;
-      // The FIFO is full: wait a millisecond for the guest, or for the stop.
+      // The console is full: wait a millisecond for the guest, or for the stop.
       pollfd stop{stop_.get(), POLLIN, 0};
       if (::poll(&stop, 1, 1) > 0) return;
     }
