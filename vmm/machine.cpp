@@ -12,7 +12,11 @@
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
 #include "vmm/kvm/error.h"
+#include "vmm/virtio/block.h"
+#include "vmm/virtio/console.h"
 #include "vmm/virtio/pci_transport.h"
+#include "vmm/virtio/rng.h"
+#include "vmm/virtio/vsock.h"
 
 namespace shelter::vmm {
 namespace {
@@ -51,6 +55,18 @@ void configure_vcpu(kvm::Vcpu& vcpu, std::span<const kvm_cpuid_entry2> supported
   vcpu.set_lapic(x86_64::with_legacy_lint_wiring(vcpu.get_lapic()));
 }
 
+std::vector<std::shared_ptr<virtio::VirtioDevice>> configured_devices(const VmConfig& config,
+                                                                      devices::ByteSink& console) {
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> devices;
+  devices.push_back(std::make_shared<virtio::RngDevice>());
+  devices.push_back(std::make_shared<virtio::ConsoleDevice>(console));
+  for (size_t i = 0; i < config.disks.size(); ++i)
+    devices.push_back(std::make_shared<virtio::BlockDevice>(config.disks[i].path.string(), config.disks[i].read_only,
+                                                            "shelter-disk" + std::to_string(i)));
+  if (config.vsock_uds) devices.push_back(std::make_shared<virtio::VsockDevice>(kGuestCid, config.vsock_uds->string()));
+  return devices;
+}
+
 }  // namespace
 
 class Machine::IrqLine final : public devices::InterruptLine {
@@ -72,6 +88,9 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   auto vmm_start = std::chrono::steady_clock::now();
   check_config(config);
   std::vector<uint8_t> kernel = read_input(config.kernel, kMaxKernelBytes, "kernel");
+  // Disks and the vsock socket are opened before KVM, like the kernel, so
+  // a bad path is reported the same way everywhere.
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> devices = configured_devices(config, console);
   std::optional<std::vector<uint8_t>> initrd;
   if (config.initrd) initrd = read_input(*config.initrd, kMaxInitrdBytes, "initrd");
 
@@ -118,6 +137,7 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   machine->pci_ = std::make_unique<pci::PciBus>(machine->memory_.layout());
   machine->pci_->attach(buses.io, buses.mmio);
   machine->doorbells_ = std::make_unique<devices::EventfdLoop>();
+  for (auto& device : devices) machine->add_virtio_device(std::move(device));
   return machine;
 }
 

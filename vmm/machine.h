@@ -26,12 +26,23 @@ namespace shelter::vmm {
 inline constexpr uint64_t kMinMemoryMib = 2;
 inline constexpr uint64_t kMaxMemoryMib = uint64_t{1} << 20;  // 1 TiB
 
+struct DiskConfig {
+  std::filesystem::path path;
+  bool read_only = false;
+};
+
+// The guest's vsock context ID (2 is the host's; 3 is the first a guest gets).
+inline constexpr uint64_t kGuestCid = 3;
+
 struct VmConfig {
   std::filesystem::path kernel;
   std::optional<std::filesystem::path> initrd;
   std::string cmdline;
   uint64_t memory_mib = 128;
   unsigned cpus = 1;
+  // virtio-pci devices besides the rng and the console (hvc0) every VM has.
+  std::vector<DiskConfig> disks;  // virtio-blk, serial "shelter-disk<N>"
+  std::optional<std::filesystem::path> vsock_uds;  // hybrid vsock: the host's listening socket
 };
 
 class Machine {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/error.h"
 #include "vmm/arch/x86_64/cpuid.h"
 #include "vmm/devices/legacy/terminal_input.h"
 #include "vmm/kvm/error.h"
@@ -47,6 +48,20 @@ int run_vm(const vmm::VmConfig& config) {
   throw vmm::VmmError(exit.message);
 }
 
+// --disk FILE[,ro]: the last comma-separated field may say ro or rw.
+vmm::DiskConfig parse_disk(const std::string& text) {
+  vmm::DiskConfig disk{text, false};
+  if (size_t comma = text.rfind(','); comma != std::string::npos) {
+    std::string mode = text.substr(comma + 1);
+    if (mode == "ro" || mode == "rw") {
+      disk.path = text.substr(0, comma);
+      disk.read_only = mode == "ro";
+    }
+  }
+  if (disk.path.empty()) throw Error("--disk " + text + ": no file named");
+  return disk;
+}
+
 }  // namespace
 
 void add_vm_command(CLI::App& app, Commands& commands) {
@@ -63,7 +78,19 @@ void add_vm_command(CLI::App& app, Commands& commands) {
   vm->add_option("--cpus", config->cpus, "Number of vCPUs")
       ->check(CLI::Range(1u, vmm::x86_64::kMaxVcpus))
       ->capture_default_str();
-  commands.push_back(Command{vm, [config] { return run_vm(*config); }, kExitFailure});
+  auto disks = std::make_shared<std::vector<std::string>>();
+  vm->add_option("--disk", *disks, "virtio-blk disk backed by FILE, read-write unless FILE,ro (repeatable)")
+      ->type_name("FILE[,ro]");
+  vm->add_option("--vsock-uds", config->vsock_uds,
+                 "virtio-vsock bridged to Unix sockets: the host listens at PATH (CONNECT <port>), guest "
+                 "connections to port P go to PATH_P");
+  commands.push_back(Command{vm,
+                             [config, disks] {
+                               config->disks.clear();
+                               for (const std::string& disk : *disks) config->disks.push_back(parse_disk(disk));
+                               return run_vm(*config);
+                             },
+                             kExitFailure});
 }
 
 }  // namespace shelter::cli

@@ -104,6 +104,38 @@ INSTANTIATE_TEST_SUITE_P(Probes, ProbeBoot,
                            return name;
                          });
 
+// Shelter's PCI bus and virtio-pci devices driven by the probe's own
+// virtio driver (checked against QEMU's devices below): rng, console
+// (hvc0 shares the serial output), and a read-only disk whose checksum the
+// probe compares with the one on its command line.
+class ProbePci : public ProbeBoot {};
+
+TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
+  REQUIRE_KVM();
+  const BootCase& c = GetParam();
+  std::vector<uint8_t> disk(100 * 512);
+  for (size_t i = 0; i < disk.size(); ++i) disk[i] = static_cast<uint8_t>(i * 13 + i / 512);
+  std::string path = (dir_ / "disk.img").string();
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(disk.data()), disk.size());
+  char fnv[16];
+  std::snprintf(fnv, sizeof fnv, "%x", fnv1a(disk));
+  std::string cmdline = "cpus=" + std::to_string(c.cpus) + " pci=1 blk_size=51200 blk_fnv=" + fnv;
+  auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/" + c.probe + " --cmdline '" + cmdline +
+                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro </dev/null");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  for (const char* line : {"PASS virtio-rng\n", "hvc0: hello from the probe\n", "PASS virtio-console\n",
+                           "virtio-blk bytes: 51200\n", "PASS virtio-blk\n", "PASS pci\n", "PROBE PASS\n"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Probes, ProbePci,
+                         ::testing::Values(BootCase{"bzimage-probe.bin", 1, false}, BootCase{"pvh-probe.elf", 1, false},
+                                           BootCase{"pvh-probe.elf", 2, false}),
+                         [](const ::testing::TestParamInfo<BootCase>& test_case) {
+                           return test_case.param.probe.substr(0, test_case.param.probe.find('-')) + "_" +
+                                  std::to_string(test_case.param.cpus) + "cpu";
+                         });
+
 TEST(GuestBoot, ProbeFailureBecomesTheExitStatus) {
   REQUIRE_KVM();
   // A checksum that cannot match: the probe reports FAIL and exits with 1.

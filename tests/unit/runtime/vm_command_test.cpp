@@ -55,7 +55,7 @@ class VmCommand : public ::testing::Test {
 TEST_F(VmCommand, HelpNamesTheOptions) {
   auto r = run_command(kShelter + " vm --help");
   EXPECT_EQ(r.status, 0);
-  for (const char* option : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus"})
+  for (const char* option : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--disk", "--vsock-uds"})
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
 }
 
@@ -104,6 +104,24 @@ TEST_F(VmCommand, MissingInitrdFile) {
   std::string initrd = (dir_ / "no-initrd").string();
   std::string err = expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --initrd " + initrd);
   EXPECT_NE(err.find("initrd " + initrd + ": cannot open"), std::string::npos) << err;
+}
+
+TEST_F(VmCommand, MissingDiskFile) {
+  std::string disk = (dir_ / "absent.img").string();
+  EXPECT_EQ(expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --disk " + disk + ",ro"),
+            "shelter: error: disk " + disk + ": No such file or directory\n");
+}
+
+TEST_F(VmCommand, DiskWithoutAFileName) {
+  EXPECT_EQ(expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --disk ,ro"),
+            "shelter: error: --disk ,ro: no file named\n");
+}
+
+TEST_F(VmCommand, VsockSocketPathThatExists) {
+  std::string existing = (dir_ / "vsock.sock").string();
+  std::ofstream(existing) << "x";
+  std::string err = expect_error("--kernel " + kProbeDir + "/pvh-probe.elf --vsock-uds " + existing);
+  EXPECT_NE(err.find(existing), std::string::npos) << err;
 }
 
 TEST_F(VmCommand, MemoryTooSmallForKernelAndInitrd) {
