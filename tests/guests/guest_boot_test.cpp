@@ -3,6 +3,8 @@
 // serial port; the exit port's status is shelter vm's. Without a usable
 // /dev/kvm every case skips, saying so.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,10 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <iterator>
 #include <ostream>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "tests/support/run_command.h"
 
 namespace shelter {
@@ -119,13 +123,38 @@ TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(disk.data()), disk.size());
   char fnv[16];
   std::snprintf(fnv, sizeof fnv, "%x", fnv1a(disk));
-  std::string cmdline = "cpus=" + std::to_string(c.cpus) + " pci=1 blk_size=51200 blk_fnv=" + fnv;
+  // The guest connects to host port 5000: the VMM dials <uds>_5000, where
+  // this test echoes one connection's bytes.
+  std::string uds = (dir_ / "vsock").string();
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s_5000", uds.c_str());
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  std::string echoed;
+  std::thread echo([&] {
+    UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    char buffer[256];
+    ssize_t n;
+    while (connection && (n = ::read(connection.get(), buffer, sizeof buffer)) > 0) {
+      echoed.append(buffer, static_cast<size_t>(n));
+      if (::write(connection.get(), buffer, static_cast<size_t>(n)) != n) break;
+    }
+  });
+  std::string cmdline =
+      "cpus=" + std::to_string(c.cpus) + " pci=1 blk_size=51200 blk_fnv=" + fnv + " vsock_port=5000";
   auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/" + c.probe + " --cmdline '" + cmdline +
-                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro </dev/null");
+                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro --vsock-uds " + uds +
+                       " </dev/null");
+  ::shutdown(listener.get(), SHUT_RDWR);  // ends accept() if the guest never connected
+  echo.join();
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   for (const char* line : {"PASS virtio-rng\n", "hvc0: hello from the probe\n", "PASS virtio-console\n",
-                           "virtio-blk bytes: 51200\n", "PASS virtio-blk\n", "PASS pci\n", "PROBE PASS\n"})
+                           "virtio-blk bytes: 51200\n", "PASS virtio-blk\n", "virtio-vsock guest cid: 3\n",
+                           "PASS virtio-vsock\n", "PASS pci\n", "PROBE PASS\n"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
+  EXPECT_EQ(echoed, "ping from the probe\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Probes, ProbePci,

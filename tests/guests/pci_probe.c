@@ -3,7 +3,8 @@
  * virtio-pci devices by ID, and drive them as a minimal virtio 1.x driver
  * (polling, no interrupts): read random bytes from virtio-rng, read the
  * whole virtio-blk disk and compare its checksum with blk_size=/blk_fnv=,
- * write a line to virtio-console. */
+ * write a line to virtio-console, and echo a line through virtio-vsock with
+ * the host's port vsock_port=. */
 #include "probe.h"
 
 #define PCI_CONFIG_ADDRESS 0xcf8
@@ -16,6 +17,7 @@
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_VSOCK 19
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER 2
 #define VIRTIO_STATUS_DRIVER_OK 4
@@ -198,10 +200,10 @@ static int virtio_start(struct virtio_dev *dev, const char *check) {
   return 1;
 }
 
-/* Puts a chain of up to 3 buffers on queue q, notifies, and polls for the
- * used element. Returns the used length, or -1 when the device never answers. */
-static int64_t virtio_transfer(struct virtio_dev *dev, unsigned q, const uint64_t *addresses,
-                               const uint32_t *lengths, const uint16_t *flags, unsigned count) {
+/* Makes a chain of up to 3 buffers available on queue q and notifies;
+ * returns the used index to wait beyond. */
+static uint16_t virtio_post(struct virtio_dev *dev, unsigned q, const uint64_t *addresses, const uint32_t *lengths,
+                            const uint16_t *flags, unsigned count) {
   struct virtq *vq = &dev->queues[q];
   for (unsigned i = 0; i < count; ++i) {
     vq->desc[i].address = addresses[i];
@@ -217,10 +219,23 @@ static int64_t virtio_transfer(struct virtio_dev *dev, unsigned q, const uint64_
   *mmio16(dev->common + COMMON_QUEUE_SELECT) = (uint16_t)q;
   uint16_t notify_off = *mmio16(dev->common + COMMON_QUEUE_NOTIFY_OFF);
   *mmio16(dev->notify + (uint64_t)notify_off * dev->notify_multiplier) = (uint16_t)q;
+  return used_before;
+}
+
+/* Polls until queue q's used index passes used_before; returns the used
+ * length, or -1 when the device never answers. */
+static int64_t virtio_wait(struct virtio_dev *dev, unsigned q, uint16_t used_before) {
+  struct virtq *vq = &dev->queues[q];
   for (unsigned long spins = 0; *(volatile uint16_t *)&vq->used.idx == used_before; ++spins)
     if (spins > 200000000ul) return -1;
   __asm__ volatile("" ::: "memory");
   return vq->used.ring[used_before % QUEUE_SIZE].length;
+}
+
+/* One chain on queue q (head descriptor 0), waiting for the device. */
+static int64_t virtio_transfer(struct virtio_dev *dev, unsigned q, const uint64_t *addresses,
+                               const uint32_t *lengths, const uint16_t *flags, unsigned count) {
+  return virtio_wait(dev, q, virtio_post(dev, q, addresses, lengths, flags, count));
 }
 
 static void check_rng(struct virtio_dev *dev) {
@@ -302,6 +317,95 @@ static void check_console(struct virtio_dev *dev) {
   probe_pass("virtio-console");
 }
 
+/* virtio-vsock (virtio 1.2, 5.10): connect to the host's port vsock_port=,
+ * send a line, expect it echoed back, shut down. */
+struct vsock_header {
+  uint64_t src_cid;
+  uint64_t dst_cid;
+  uint32_t src_port;
+  uint32_t dst_port;
+  uint32_t length;
+  uint16_t type;
+  uint16_t op;
+  uint32_t flags;
+  uint32_t buf_alloc;
+  uint32_t fwd_cnt;
+} __attribute__((packed));
+_Static_assert(sizeof(struct vsock_header) == 44, "virtio_vsock_hdr is 44 bytes");
+
+enum { VSOCK_OP_REQUEST = 1, VSOCK_OP_RESPONSE = 2, VSOCK_OP_RST = 3, VSOCK_OP_SHUTDOWN = 4, VSOCK_OP_RW = 5 };
+#define VSOCK_HOST_CID 2
+#define VSOCK_PROBE_PORT 1025
+#define VSOCK_BUFFER 4096
+
+static struct virtq vsock_queues[3];
+static uint8_t vsock_rx[sizeof(struct vsock_header) + 256] __attribute__((aligned(64)));
+static struct {
+  struct vsock_header header;
+  uint8_t payload[64];
+} __attribute__((packed)) vsock_tx;
+
+static int vsock_send(struct virtio_dev *dev, uint64_t cid, uint32_t port, uint16_t op, const char *payload,
+                      uint32_t length) {
+  memset(&vsock_tx, 0, sizeof vsock_tx);
+  vsock_tx.header.src_cid = cid;
+  vsock_tx.header.dst_cid = VSOCK_HOST_CID;
+  vsock_tx.header.src_port = VSOCK_PROBE_PORT;
+  vsock_tx.header.dst_port = port;
+  vsock_tx.header.length = length;
+  vsock_tx.header.type = 1; /* stream */
+  vsock_tx.header.op = op;
+  vsock_tx.header.flags = op == VSOCK_OP_SHUTDOWN ? 3 : 0;
+  vsock_tx.header.buf_alloc = VSOCK_BUFFER;
+  if (length) memcpy(vsock_tx.payload, payload, length);
+  uint64_t address = (uint64_t)(uintptr_t)&vsock_tx;
+  uint32_t size = (uint32_t)sizeof vsock_tx.header + length;
+  uint16_t flags = 0;
+  return virtio_transfer(dev, 1, &address, &size, &flags, 1) >= 0;
+}
+
+/* Waits for the next packet other than a credit update; its header and
+ * payload are in vsock_rx. Returns 0 when none comes. */
+static int vsock_receive(struct virtio_dev *dev, uint16_t *op) {
+  for (unsigned packets = 0; packets < 8; ++packets) {
+    uint64_t address = (uint64_t)(uintptr_t)vsock_rx;
+    uint32_t size = sizeof vsock_rx;
+    uint16_t flags = VIRTQ_DESC_F_WRITE;
+    if (virtio_wait(dev, 0, virtio_post(dev, 0, &address, &size, &flags, 1)) < 0) return 0;
+    const struct vsock_header *header = (const struct vsock_header *)vsock_rx;
+    if (header->op == 6 /* CREDIT_UPDATE */) continue;
+    *op = header->op;
+    return 1;
+  }
+  return 0;
+}
+
+static void check_vsock(struct virtio_dev *dev, const char *cmdline) {
+  static const char line[] = "ping from the probe\n";
+  const char *port_text = probe_cmdline_value(cmdline, "vsock_port");
+  if (!port_text) { probe_fail("virtio-vsock", "vsock_port= missing"); return; }
+  uint32_t port = (uint32_t)probe_parse_number(port_text, 10);
+  dev->queues = vsock_queues;
+  dev->queue_count = 3;
+  if (!virtio_start(dev, "virtio-vsock")) return;
+  uint64_t cid = *mmio32(dev->device) | (uint64_t)*mmio32(dev->device + 4) << 32;
+  uint16_t op = 0;
+  if (!vsock_send(dev, cid, port, VSOCK_OP_REQUEST, 0, 0)) { probe_fail("virtio-vsock", "tx never answered"); return; }
+  if (!vsock_receive(dev, &op) || op != VSOCK_OP_RESPONSE) { probe_fail("virtio-vsock", "no RESPONSE to the connection request"); return; }
+  if (!vsock_send(dev, cid, port, VSOCK_OP_RW, line, sizeof line - 1)) { probe_fail("virtio-vsock", "tx never answered"); return; }
+  if (!vsock_receive(dev, &op) || op != VSOCK_OP_RW) { probe_fail("virtio-vsock", "nothing came back"); return; }
+  const struct vsock_header *header = (const struct vsock_header *)vsock_rx;
+  const uint8_t *payload = vsock_rx + sizeof *header;
+  if (header->length != sizeof line - 1) { probe_fail("virtio-vsock", "the echo has another length"); return; }
+  for (unsigned i = 0; i < sizeof line - 1; ++i)
+    if (payload[i] != (uint8_t)line[i]) { probe_fail("virtio-vsock", "the echo differs"); return; }
+  vsock_send(dev, cid, port, VSOCK_OP_SHUTDOWN, 0, 0);
+  probe_puts("virtio-vsock guest cid: ");
+  probe_put_dec(cid);
+  probe_puts("\n");
+  probe_pass("virtio-vsock");
+}
+
 void probe_check_pci(const char *cmdline) {
   const char *ecam_text = probe_cmdline_value(cmdline, "pci_ecam");
   const char *window_text = probe_cmdline_value(cmdline, "pci_mmio32");
@@ -326,6 +430,7 @@ void probe_check_pci(const char *cmdline) {
     if (dev.device_id == VIRTIO_ID_RNG) check_rng(&dev);
     if (dev.device_id == VIRTIO_ID_BLOCK) check_blk(&dev, cmdline);
     if (dev.device_id == VIRTIO_ID_CONSOLE) check_console(&dev);
+    if (dev.device_id == VIRTIO_ID_VSOCK) check_vsock(&dev, cmdline);
   }
   if (found < 2) { probe_fail("pci", "no device besides the host bridge"); return; }
   probe_pass("pci");
