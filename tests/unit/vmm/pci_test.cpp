@@ -375,7 +375,7 @@ TEST(GsiRouting, FailureNamesTheIoctlAndIsRetried) {
   kvm::Vm vm = system.create_vm();
   GsiRouting routing(vm);
   uint32_t gsi = routing.allocate_msi_gsi();
-  api.failing_ioctls[KVM_SET_GSI_ROUTING] = EINVAL;
+  api.failing_ioctls[kvm::uapi::kSetGsiRouting] = EINVAL;
   try {
     routing.route_msi(gsi, 0xfee00000, 1);
     FAIL() << "expected a KvmError";

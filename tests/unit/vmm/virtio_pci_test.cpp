@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/unit/vmm/fake_kvm_api.h"
+#include "vmm/kvm/uapi.h"
 #include "vmm/devices/bus.h"
 #include "vmm/devices/eventfd_loop.h"
 #include "vmm/kvm/error.h"
@@ -323,7 +324,7 @@ TEST_F(VirtioPciTest, UsedBuffersRaiseTheQueueVectorThroughMsix) {
   device->activation->signals->used_buffers(1);
   EXPECT_EQ(irqfd_count(2), 1u);  // queue 1 uses vector 2
   EXPECT_EQ(irqfd_count(1), 0u);
-  EXPECT_EQ(api.calls_of(KVM_SET_GSI_ROUTING).back().routes.back().u.msi.data, 0x42u);
+  EXPECT_EQ(api.calls_of(kvm::uapi::kSetGsiRouting).back().routes.back().u.msi.data, 0x42u);
   EXPECT_TRUE(intx.levels.empty());
 }
 
