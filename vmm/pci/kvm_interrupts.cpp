@@ -1,5 +1,6 @@
 #include "vmm/pci/kvm_interrupts.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -82,11 +83,18 @@ KvmMsiVectors::KvmMsiVectors(kvm::Vm& vm, GsiRouting& routing, uint16_t vectors)
 }
 
 void KvmMsiVectors::signal_msi(uint16_t vector, uint64_t address, uint32_t data) {
-  routing_->route_msi(gsis_.at(vector), address, data);
+  // Device threads signal too, and the message is the guest's to choose:
+  // a route KVM refuses loses this interrupt, not the VMM.
+  try {
+    routing_->route_msi(gsis_.at(vector), address, data);
+  } catch (const Error& e) {
+    spdlog::warn("MSI-X vector {} (address {:#x}, data {:#x}) not delivered: {}", vector, address, data, e.what());
+    return;
+  }
   uint64_t one = 1;
   // A full counter (EAGAIN) already means an interrupt is on its way.
   if (::write(eventfds_.at(vector).get(), &one, sizeof one) < 0 && errno != EAGAIN)
-    throw SystemError("write to an MSI-X irqfd", errno);
+    spdlog::warn("MSI-X vector {}: write to its irqfd failed: errno {}", vector, errno);
 }
 
 }  // namespace shelter::vmm::pci

@@ -42,6 +42,8 @@ class KvmMsiVectors final : public MsiSink {
  public:
   // Creates an eventfd and a GSI per vector and binds them with KVM_IRQFD.
   KvmMsiVectors(kvm::Vm& vm, GsiRouting& routing, uint16_t vectors);
+  // Never throws: a failure is logged with the ioctl and errno, and the
+  // interrupt is lost.
   void signal_msi(uint16_t vector, uint64_t address, uint32_t data) override;
 
   uint32_t gsi(uint16_t vector) const { return gsis_.at(vector); }

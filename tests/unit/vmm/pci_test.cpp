@@ -369,6 +369,17 @@ TEST_F(MsixTest, MaskedVectorsPendUntilUnmasked) {
   EXPECT_EQ(msix.pba_size(), 8u);
 }
 
+TEST_F(MsixTest, ARouteKvmRefusesLosesTheInterruptNotTheVmm) {
+  set_control(kMsixControlEnable);
+  write_entry(0, 0xfee00000, 0x30, 0);
+  api.failing_ioctls[KVM_SET_GSI_ROUTING] = EINVAL;
+  msix.signal(0);
+  EXPECT_EQ(irqfd_count(0), 0u);
+  api.failing_ioctls.clear();
+  msix.signal(0);
+  EXPECT_EQ(irqfd_count(0), 1u);
+}
+
 TEST(GsiRouting, FailureNamesTheIoctlAndIsRetried) {
   testing::FakeKvmApi api;
   kvm::System system = kvm::System::open(api);

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -431,6 +432,53 @@ TEST_F(VirtioPciTest, HostileWritesAtEveryOffsetAndWidthAreSafe) {
     uint64_t offset = random() % (kBarSize - size + 1);
     write(offset, (uint64_t{random()} << 32) | random(), size);
   }
+  EXPECT_EQ(read(common::kNumQueues, 2), 2u);
+}
+
+TEST_F(VirtioPciTest, ConcurrentGuestAndDeviceAccessesDoNotDeadlock) {
+  enable_msix();
+  bring_up(0);
+  DeviceSignals* signals = device->activation->signals;
+  loop.start();
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  // A vCPU resetting and bringing the device up again.
+  threads.emplace_back([&] {
+    for (int i = 0; i < 300; ++i) {
+      write(common::kDeviceStatus, 0, 1);
+      bring_up(0);
+    }
+  });
+  // A vCPU toggling memory space and moving the BAR back and forth.
+  threads.emplace_back([&] {
+    uint64_t home = bar;
+    for (int i = 0; i < 300; ++i) {
+      config_write(pci::kBar0, i % 2 ? home + kBarSize : home, 4);
+      config_write(pci::kCommand, pci::kCommandMemorySpace, 2);
+      config_read(pci::kVendorId, 4);
+    }
+    config_write(pci::kBar0, home, 4);
+  });
+  // A vCPU ringing doorbells and reading the ISR and the MSI-X table.
+  threads.emplace_back([&] {
+    for (int i = 0; i < 3000; ++i) {
+      mmio.write(bar + kNotifyOffset, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&i), 2));
+      uint8_t byte;
+      mmio.read(bar + kIsrOffset, std::span(&byte, 1));
+    }
+  });
+  // A device thread signalling all the while.
+  threads.emplace_back([&] {
+    while (!done.load()) {
+      signals->used_buffers(0);
+      signals->config_changed();
+      signals->needs_reset();
+    }
+  });
+  for (size_t i = 0; i < 3; ++i) threads[i].join();
+  done = true;
+  threads[3].join();
+  loop.stop();
   EXPECT_EQ(read(common::kNumQueues, 2), 2u);
 }
 
