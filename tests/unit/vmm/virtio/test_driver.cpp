@@ -94,9 +94,15 @@ void TestDriver::make_available(uint16_t head) {
   set_avail_index(static_cast<uint16_t>(avail_index_ + 1));
 }
 
+// The two indices are the driver's side of the ring's synchronisation:
+// release when publishing chains, acquire when reading what the device used.
+std::atomic_ref<uint16_t> TestDriver::ring_index(uint64_t address) const {
+  return std::atomic_ref<uint16_t>(*reinterpret_cast<uint16_t*>(memory_->slice(address, 2).data()));
+}
+
 void TestDriver::set_avail_index(uint16_t index) {
   avail_index_ = index;
-  memory_->write_object<uint16_t>(avail_ + 2, index);
+  ring_index(avail_ + 2).store(index, std::memory_order_release);
 }
 
 void TestDriver::set_avail_flags(uint16_t flags) { memory_->write_object<uint16_t>(avail_, flags); }
@@ -109,7 +115,7 @@ std::vector<uint8_t> TestDriver::read(uint64_t address, uint64_t length) const {
   return {bytes.begin(), bytes.end()};
 }
 
-uint16_t TestDriver::used_index() const { return memory_->read_object<uint16_t>(used_ + 2); }
+uint16_t TestDriver::used_index() const { return ring_index(used_ + 2).load(std::memory_order_acquire); }
 uint16_t TestDriver::avail_event() const { return memory_->read_object<uint16_t>(used_ + 4 + 8 * uint64_t{size_}); }
 
 UsedElement TestDriver::used(uint16_t position) const {

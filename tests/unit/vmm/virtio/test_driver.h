@@ -81,6 +81,8 @@ class TestDriver {
   uint64_t descriptor_table() const noexcept { return descriptors_; }
 
  private:
+  std::atomic_ref<uint16_t> ring_index(uint64_t address) const;
+
   const memory::GuestMemory* memory_;
   uint16_t size_;
   uint64_t descriptors_, avail_, used_;
