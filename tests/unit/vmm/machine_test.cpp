@@ -5,7 +5,11 @@
 
 #include <cerrno>
 
+#include "tests/unit/vmm/acpi_parse.h"
 #include "tests/unit/vmm/fake_kvm_api.h"
+#include "vmm/acpi/pm_device.h"
+#include "vmm/acpi/structures.h"
+#include "vmm/arch/x86_64/boot_params.h"
 #include "vmm/arch/x86_64/start_info.h"
 #include "vmm/kvm/error.h"
 #include "vmm/machine.h"
@@ -298,6 +302,42 @@ TEST_F(MachineTest, InitrdFileIsLoadedAsAModule) {
   EXPECT_GT(machine->boot_setup().initrd_size, 0u);
   auto info = machine->memory().read_object<x86_64::HvmStartInfo>(memory::kPvhStartInfoAddress);
   EXPECT_EQ(+info.nr_modules, 1u);
+}
+
+// The RSDP's address as the guest reads it from its boot structure, and
+// the MADT found by walking the installed tables from there.
+TEST_F(MachineTest, AcpiTablesAreInstalledAndTheBootStructuresPointAtThem) {
+  for (const char* probe : {"pvh-probe.elf", "bzimage-probe.bin"}) {
+    SCOPED_TRACE(probe);
+    auto machine = build_machine(api, config(probe, 2), console);
+    const memory::GuestMemory& memory = machine->memory();
+    uint64_t rsdp = std::string(probe) == "pvh-probe.elf"
+                        ? memory.read_object<x86_64::HvmStartInfo>(memory::kPvhStartInfoAddress).rsdp_paddr
+                        : memory.read_object<x86_64::BootParams>(memory::kZeroPageAddress).acpi_rsdp_addr;
+    EXPECT_EQ(rsdp, memory::kAcpiTablesAddress);
+    auto area = memory.slice(memory::kAcpiTablesAddress, memory::kAcpiTablesMaxSize);
+    auto tables = acpi::testing::parse_tables(area, memory::kAcpiTablesAddress, rsdp);
+    EXPECT_EQ(tables.tables.at("APIC").size(),
+              sizeof(acpi::Madt) + 2 * sizeof(acpi::MadtLocalApic) + sizeof(acpi::MadtIoApic) +
+                  sizeof(acpi::MadtLocalApicNmi));
+  }
+}
+
+TEST_F(MachineTest, AcpiSleepControlPowersOffTheVm) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  uint8_t s5 = acpi::kSleepEnable | (acpi::kSleepTypeS5 << acpi::kSleepTypeShift);
+  api.script(0, {io_exit(KVM_EXIT_IO_OUT, acpi::kSleepStatusPort, {0x80}), io_exit(KVM_EXIT_IO_OUT, acpi::kSleepControlPort, {s5})});
+  VmExit exit = machine->run();
+  EXPECT_EQ(exit.reason, VmExit::Reason::kPowerOff);
+  EXPECT_EQ(exit.status, 0);
+}
+
+TEST_F(MachineTest, AcpiResetRegisterResetsTheVm) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  api.script(0, {io_exit(KVM_EXIT_IO_IN, acpi::kSleepStatusPort, {0xff}), io_exit(KVM_EXIT_IO_OUT, acpi::kResetPort, {acpi::kResetValue})});
+  VmExit exit = machine->run();
+  EXPECT_EQ(exit.reason, VmExit::Reason::kReset);
+  EXPECT_EQ(api.io_in_results(0).at(0), std::vector<uint8_t>{0});
 }
 
 }  // namespace
