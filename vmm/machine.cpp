@@ -11,6 +11,7 @@
 #include "vmm/arch/x86_64/cpuid.h"
 #include "vmm/arch/x86_64/msrs.h"
 #include "vmm/arch/x86_64/regs.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
 #include "vmm/kvm/error.h"
@@ -78,6 +79,7 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
 
   memory::GuestMemory memory(memory::MemoryLayout(config.memory_mib * memory::kMiB));
   uint64_t rsdp_address = acpi::install_tables(memory, config.cpus);
+  x86_64::write_reset_vector(memory);
   x86_64::BootFiles files{config.kernel.string(), kernel, config.initrd ? config.initrd->string() : std::string(),
                           std::nullopt, config.cmdline, rsdp_address};
   if (initrd) files.initrd = std::span<const uint8_t>(*initrd);

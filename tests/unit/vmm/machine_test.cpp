@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "tests/unit/vmm/acpi_parse.h"
 #include "tests/unit/vmm/fake_kvm_api.h"
 #include "vmm/acpi/pm_device.h"
 #include "vmm/acpi/structures.h"
+#include "vmm/acpi/tables.h"
 #include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/arch/x86_64/start_info.h"
 #include "vmm/kvm/error.h"
 #include "vmm/machine.h"
@@ -338,6 +341,22 @@ TEST_F(MachineTest, AcpiResetRegisterResetsTheVm) {
   VmExit exit = machine->run();
   EXPECT_EQ(exit.reason, VmExit::Reason::kReset);
   EXPECT_EQ(api.io_in_results(0).at(0), std::vector<uint8_t>{0});
+}
+
+// Linux reboots a hardware-reduced machine without EFI through the BIOS
+// reset vector; the code there must write the FADT's reset register.
+TEST_F(MachineTest, ResetVectorWritesTheAcpiResetRegister) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  auto code = machine->memory().slice(x86_64::kResetVectorAddress, 9);
+  std::vector<uint8_t> expected = {0xb0, acpi::kResetValue,  // mov al, value
+                                   0xba, static_cast<uint8_t>(acpi::kResetPort), static_cast<uint8_t>(acpi::kResetPort >> 8),
+                                   0xee, 0xf4, 0xeb, 0xfd};  // out dx, al; hlt; jmp to the hlt
+  EXPECT_EQ(std::vector<uint8_t>(code.begin(), code.end()), expected);
+  auto fadt_reset = acpi::build_fadt(0);
+  acpi::Fadt fadt;
+  std::memcpy(&fadt, fadt_reset.data(), sizeof fadt);
+  EXPECT_EQ(code[1], fadt.reset_value);
+  EXPECT_EQ(code[3] | (code[4] << 8), static_cast<int>(fadt.reset_reg.address));
 }
 
 }  // namespace
