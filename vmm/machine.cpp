@@ -6,9 +6,12 @@
 #include <thread>
 
 #include "common/file.h"
+#include "vmm/acpi/pm_device.h"
+#include "vmm/acpi/tables.h"
 #include "vmm/arch/x86_64/cpuid.h"
 #include "vmm/arch/x86_64/msrs.h"
 #include "vmm/arch/x86_64/regs.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
 #include "vmm/kvm/error.h"
@@ -95,8 +98,10 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   if (config.initrd) initrd = read_input(*config.initrd, kMaxInitrdBytes, "initrd");
 
   memory::GuestMemory memory(memory::MemoryLayout(config.memory_mib * memory::kMiB));
+  uint64_t rsdp_address = acpi::install_tables(memory, config.cpus);
+  x86_64::write_reset_vector(memory);
   x86_64::BootFiles files{config.kernel.string(), kernel, config.initrd ? config.initrd->string() : std::string(),
-                          std::nullopt, config.cmdline};
+                          std::nullopt, config.cmdline, rsdp_address};
   if (initrd) files.initrd = std::span<const uint8_t>(*initrd);
   x86_64::BootSetup setup = x86_64::load_kernel(memory, files);
 
@@ -129,6 +134,7 @@ std::unique_ptr<Machine> build_machine(kvm::KvmApi& api, const VmConfig& config,
   buses.io.insert(devices::kCom1Port, devices::kCom1PortCount, machine->serial_);
   buses.io.insert(devices::kI8042DataPort, devices::kI8042PortCount, std::make_shared<devices::I8042>(machine->exits_));
   buses.io.insert(devices::kExitPort, devices::kExitPortCount, std::make_shared<devices::ExitPort>(machine->exits_));
+  buses.io.insert(acpi::kPmPort, acpi::kPmPortCount, std::make_shared<acpi::PmDevice>(machine->exits_));
   buses.mmio.insert(memory::kBootTimerAddress, devices::kBootTimerLength, machine->boot_timer_);
 
   // PCI: the host bridge, configuration access (0xcf8 and ECAM), and one

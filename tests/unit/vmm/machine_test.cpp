@@ -7,8 +7,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tests/unit/vmm/acpi_parse.h"
 #include "tests/unit/vmm/fake_kvm_api.h"
 #include "vmm/kvm/uapi.h"
+#include "vmm/acpi/pm_device.h"
+#include "vmm/acpi/structures.h"
+#include "vmm/acpi/tables.h"
+#include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/arch/x86_64/start_info.h"
 #include "vmm/kvm/error.h"
 #include "vmm/machine.h"
@@ -307,6 +313,58 @@ TEST_F(MachineTest, InitrdFileIsLoadedAsAModule) {
   EXPECT_GT(machine->boot_setup().initrd_size, 0u);
   auto info = machine->memory().read_object<x86_64::HvmStartInfo>(memory::kPvhStartInfoAddress);
   EXPECT_EQ(+info.nr_modules, 1u);
+}
+
+// The RSDP's address as the guest reads it from its boot structure, and
+// the MADT found by walking the installed tables from there.
+TEST_F(MachineTest, AcpiTablesAreInstalledAndTheBootStructuresPointAtThem) {
+  for (const char* probe : {"pvh-probe.elf", "bzimage-probe.bin"}) {
+    SCOPED_TRACE(probe);
+    auto machine = build_machine(api, config(probe, 2), console);
+    const memory::GuestMemory& memory = machine->memory();
+    uint64_t rsdp = std::string(probe) == "pvh-probe.elf"
+                        ? memory.read_object<x86_64::HvmStartInfo>(memory::kPvhStartInfoAddress).rsdp_paddr
+                        : memory.read_object<x86_64::BootParams>(memory::kZeroPageAddress).acpi_rsdp_addr;
+    EXPECT_EQ(rsdp, memory::kAcpiTablesAddress);
+    auto area = memory.slice(memory::kAcpiTablesAddress, memory::kAcpiTablesMaxSize);
+    auto tables = acpi::testing::parse_tables(area, memory::kAcpiTablesAddress, rsdp);
+    EXPECT_EQ(tables.tables.at("APIC").size(),
+              sizeof(acpi::Madt) + 2 * sizeof(acpi::MadtLocalApic) + sizeof(acpi::MadtIoApic) +
+                  sizeof(acpi::MadtLocalApicNmi));
+  }
+}
+
+TEST_F(MachineTest, AcpiSleepControlPowersOffTheVm) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  uint8_t s5 = acpi::kSleepEnable | (acpi::kSleepTypeS5 << acpi::kSleepTypeShift);
+  api.script(0, {io_exit(KVM_EXIT_IO_OUT, acpi::kSleepStatusPort, {0x80}), io_exit(KVM_EXIT_IO_OUT, acpi::kSleepControlPort, {s5})});
+  VmExit exit = machine->run();
+  EXPECT_EQ(exit.reason, VmExit::Reason::kPowerOff);
+  EXPECT_EQ(exit.status, 0);
+}
+
+TEST_F(MachineTest, AcpiResetRegisterResetsTheVm) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  api.script(0, {io_exit(KVM_EXIT_IO_IN, acpi::kSleepStatusPort, {0xff}), io_exit(KVM_EXIT_IO_OUT, acpi::kResetPort, {acpi::kResetValue})});
+  VmExit exit = machine->run();
+  EXPECT_EQ(exit.reason, VmExit::Reason::kReset);
+  EXPECT_EQ(api.io_in_results(0).at(0), std::vector<uint8_t>{0});
+}
+
+// Linux reboots a hardware-reduced machine without EFI through the BIOS
+// reset vector; the code there must write the FADT's reset register.
+TEST_F(MachineTest, ResetVectorWritesTheAcpiResetRegister) {
+  auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  auto code = machine->memory().slice(x86_64::kResetVectorAddress, 9);
+  std::vector<uint8_t> expected = {0xb0, acpi::kResetValue,  // mov al, value
+                                   0xba, static_cast<uint8_t>(acpi::kResetPort), static_cast<uint8_t>(acpi::kResetPort >> 8),
+                                   0xee, 0xf4, 0xeb, 0xfd};  // out dx, al; hlt; jmp to the hlt
+  EXPECT_EQ(std::vector<uint8_t>(code.begin(), code.end()), expected);
+  auto fadt_reset = acpi::build_fadt(0);
+  acpi::Fadt fadt;
+  std::memcpy(&fadt, fadt_reset.data(), sizeof fadt);
+  EXPECT_EQ(code[1], fadt.reset_value);
+  EXPECT_EQ(code[3] | (code[4] << 8), static_cast<int>(fadt.reset_reg.address));
 }
 
 }  // namespace

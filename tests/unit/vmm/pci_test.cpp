@@ -372,7 +372,7 @@ TEST_F(MsixTest, MaskedVectorsPendUntilUnmasked) {
 TEST_F(MsixTest, ARouteKvmRefusesLosesTheInterruptNotTheVmm) {
   set_control(kMsixControlEnable);
   write_entry(0, 0xfee00000, 0x30, 0);
-  api.failing_ioctls[KVM_SET_GSI_ROUTING] = EINVAL;
+  api.failing_ioctls[kvm::uapi::kSetGsiRouting] = EINVAL;
   msix.signal(0);
   EXPECT_EQ(irqfd_count(0), 0u);
   api.failing_ioctls.clear();

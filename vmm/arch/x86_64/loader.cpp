@@ -73,7 +73,10 @@ void fill_e820(const GuestMemory& memory, BootParams& params) {
     params.e820_table[i] = {map[i].address, map[i].size, static_cast<uint32_t>(map[i].type)};
 }
 
-void write_zero_page(const GuestMemory& memory, BootParams& params, const BootSetup& setup) {
+void write_zero_page(const GuestMemory& memory, const BootFiles& files, BootParams& params, const BootSetup& setup) {
+  // Read by kernels of boot protocol 2.14 and later; older ones scan the
+  // legacy ROM area, where the RSDP also is.
+  params.acpi_rsdp_addr = files.acpi_rsdp_address;
   params.hdr.type_of_loader = kLoaderTypeUndefined;
   params.hdr.cmd_line_ptr = static_cast<uint32_t>(memory::kCmdlineAddress);
   params.hdr.ramdisk_image = static_cast<uint32_t>(setup.initrd_address);
@@ -106,7 +109,7 @@ BootSetup load_bzimage(const GuestMemory& memory, const BootFiles& files) {
   std::memcpy(&params.hdr, &image.header, image.header_length);
   params.hdr.loadflags |= kCanUseHeap;
   params.hdr.heap_end_ptr = 0xfe00;  // the end of the real-mode heap, unused by the 64-bit entry
-  write_zero_page(memory, params, setup);
+  write_zero_page(memory, files, params, setup);
   return setup;
 }
 
@@ -120,10 +123,11 @@ void load_elf_segments(const GuestMemory& memory, const BootFiles& files, const 
   }
 }
 
-void write_start_info(const GuestMemory& memory, const BootSetup& setup) {
+void write_start_info(const GuestMemory& memory, const BootFiles& files, const BootSetup& setup) {
   HvmStartInfo info{};
   info.magic = kHvmStartMagic;
   info.version = kHvmStartInfoVersion;
+  info.rsdp_paddr = files.acpi_rsdp_address;
   info.cmdline_paddr = memory::kCmdlineAddress;
   auto map = memory.layout().e820();
   static_assert(kPvhMemmapMax >= 8);
@@ -155,7 +159,7 @@ BootSetup load_elf_kernel(const GuestMemory& memory, const BootFiles& files) {
     setup.entry = *image.pvh_entry;
     setup.boot_info_address = memory::kPvhStartInfoAddress;
     load_initrd(memory, files, setup.kernel_end, memory::kPciHoleStart, setup);
-    write_start_info(memory, setup);
+    write_start_info(memory, files, setup);
   } else {
     setup.mode = EntryMode::kLongMode;
     setup.entry = image.entry;
@@ -165,7 +169,7 @@ BootSetup load_elf_kernel(const GuestMemory& memory, const BootFiles& files) {
     params.hdr.boot_flag = kBootFlag;
     params.hdr.header = kHeaderMagic;
     params.hdr.kernel_alignment = 0x1000000;
-    write_zero_page(memory, params, setup);
+    write_zero_page(memory, files, params, setup);
   }
   return setup;
 }

@@ -33,6 +33,7 @@ struct BootFiles {
   std::string initrd_name;
   std::optional<std::span<const uint8_t>> initrd;
   std::string cmdline;
+  uint64_t acpi_rsdp_address = 0;  // passed to the kernel; 0: no ACPI tables
 };
 
 // Loads everything and writes the boot GDT and identity page tables. Throws
