@@ -50,8 +50,21 @@ std::string RcarClient::attest() {
   return token_;
 }
 
+// The transport resends a request whose answer it lost; when that was an
+// /attest the broker had already served, the resend meets a spent nonce
+// (seen with 200 sessions at once on a loaded machine). One more handshake,
+// with a fresh nonce, answers that; the broker still refuses any replay.
+void RcarClient::attest_with_fresh_nonce_after_lost_answer() {
+  try {
+    attest();
+  } catch (const KbsRefused& refused) {
+    if (refused.problem().type != "NonceReused") throw;
+    attest();
+  }
+}
+
 std::vector<uint8_t> RcarClient::get_resource(const ResourceId& id) {
-  if (!key_) attest();
+  if (!key_) attest_with_fresh_nonce_after_lost_answer();
   const std::string path = "/kbs/v0/resource/" + id.path();
   HttpResponse response = transport_.send({"GET", path, "", cookie_});
   if (response.status == 401) {

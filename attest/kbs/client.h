@@ -84,11 +84,13 @@ class RcarClient {
   // Runs the handshake with a fresh TEE key; returns the attestation token.
   // Throws KbsRefused or KbsUnavailable, or what the token check throws.
   std::string attest();
+
   // Attests first when needed, then fetches and decrypts the resource.
   std::vector<uint8_t> get_resource(const ResourceId& id);
 
  private:
   HttpResponse exchange(const std::string& method, const std::string& path, const std::string& body);
+  void attest_with_fresh_nonce_after_lost_answer();
 
   Transport& transport_;
   EvidenceProvider& provider_;

@@ -196,6 +196,32 @@ TEST_F(BrokerTest, ReplayedNonceAndReplayedEvidenceAreRefused) {
   EXPECT_NE(problem.detail.find("nonce"), std::string::npos) << problem.detail;
 }
 
+// A transport that loses the broker's first answer to /attest and sends the
+// request again, as the HTTP transport's retry does after a timeout: the
+// broker has spent the nonce, and the client starts a new handshake.
+class LosesFirstAttestAnswer : public ak::Transport {
+ public:
+  explicit LosesFirstAttestAnswer(Broker& broker) : broker_(broker) {}
+  ak::HttpResponse send(const ak::HttpRequest& request) override {
+    if (request.path == "/kbs/v0/attest" && !lost_) {
+      lost_ = true;
+      broker_.handle(request);
+    }
+    return broker_.handle(request);
+  }
+
+ private:
+  Broker& broker_;
+  bool lost_ = false;
+};
+
+TEST_F(BrokerTest, LostAttestAnswerIsRecoveredWithAFreshNonce) {
+  LosesFirstAttestAnswer transport(*broker_);
+  ak::SimulatedEvidenceProvider evidence(*tee_, measurement_);
+  ak::RcarClient client(transport, evidence);
+  EXPECT_EQ(client.get_resource(model_), bytes_of(kSecret));
+}
+
 TEST_F(BrokerTest, ExpiredSessionIsRefused) {
   ak::TeeKeyPair key = ak::TeeKeyPair::generate();
   ak::SimulatedEvidenceProvider provider(*tee_, measurement_);
