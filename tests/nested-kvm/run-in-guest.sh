@@ -65,7 +65,7 @@ done
 printf '%q ' "$@" > "$stage/command"
 cat > "$root/init" <<INIT
 #!/bin/sh
-mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in irqbypass kvm ccp kvm-amd; do insmod /modules/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
 if [ -c /dev/kvm ]; then
   $(cat "$stage/command")
