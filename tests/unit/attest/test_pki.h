@@ -8,32 +8,20 @@
 #include <utility>
 #include <vector>
 
+#include "attest/certificate_builder.h"
 #include "attest/crypto.h"
 
 namespace shelter::attest::testing {
 
 EvpPkeyPtr generate_ec_key(const char* curve);  // "P-256", "P-384"
 
-struct Extension {
-  std::string oid;
-  std::vector<uint8_t> der_value;  // the extnValue contents
-};
+// The product's certificate builder serves the tests' PKIs too.
+using Extension = attest::CertificateExtension;
+using attest::CertificateSpec;
+using attest::der_integer;
+using attest::make_certificate;
+using attest::to_der;
 
-struct CertificateSpec {
-  std::string common_name;
-  std::time_t not_before = 0;
-  std::time_t not_after = 0;
-  bool ca = false;
-  std::vector<Extension> extensions;
-};
-
-// issuer == nullptr: self-signed with key.
-X509Ptr make_certificate(const CertificateSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key);
-
-// DER INTEGER, as AMD's TCB extensions hold them.
-std::vector<uint8_t> der_integer(uint64_t value);
-
-std::vector<uint8_t> to_der(X509* cert);
 std::vector<uint8_t> read_vector(const std::filesystem::path& path);
 std::filesystem::path vectors_dir();
 
