@@ -42,6 +42,22 @@ kvm_cpuid_entry2 leaf(uint32_t function, uint32_t index = 0) {
   return e;
 }
 
+// The 4-byte MMIO read the previous exit asked for, as an exit-port status:
+// 0 when it read expected.
+testing::ScriptedExit exit_with_mmio_check(uint32_t expected) {
+  return [expected](kvm_run& run) {
+    uint32_t value;
+    std::memcpy(&value, run.mmio.data, 4);
+    run.exit_reason = KVM_EXIT_IO;
+    run.io.direction = KVM_EXIT_IO_OUT;
+    run.io.port = 0xf4;
+    run.io.size = 1;
+    run.io.count = 1;
+    run.io.data_offset = testing::kFakeIoDataOffset;
+    reinterpret_cast<uint8_t*>(&run)[testing::kFakeIoDataOffset] = value == expected ? 0 : 9;
+  };
+}
+
 class MachineTest : public ::testing::Test {
  protected:
   MachineTest() { api.supported_cpuid = {leaf(0), leaf(1), leaf(0xb, 0), leaf(0xb, 1)}; }
@@ -231,19 +247,9 @@ TEST_F(MachineTest, MalformedIoExitIsAnErrorNotACrash) {
 
 TEST_F(MachineTest, BootTimerAndUnclaimedMmio) {
   auto machine = build_machine(api, config("pvh-probe.elf"), console);
+  // The unclaimed MMIO read must be answered with zeros.
   api.script(0, {mmio_exit(true, memory::kBootTimerAddress, {123}), mmio_exit(false, 0xf0000000, {1, 2, 3, 4}),
-                 [](kvm_run& run) {
-                   // The unclaimed MMIO read above must have been answered with zeros.
-                   uint32_t value;
-                   std::memcpy(&value, run.mmio.data, 4);
-                   run.exit_reason = KVM_EXIT_IO;
-                   run.io.direction = KVM_EXIT_IO_OUT;
-                   run.io.port = 0xf4;
-                   run.io.size = 1;
-                   run.io.count = 1;
-                   run.io.data_offset = testing::kFakeIoDataOffset;
-                   reinterpret_cast<uint8_t*>(&run)[testing::kFakeIoDataOffset] = value == 0 ? 0 : 9;
-                 }});
+                 exit_with_mmio_check(0)});
   VmExit exit = machine->run();
   EXPECT_EQ(exit.status, 0);
   EXPECT_TRUE(machine->boot_time());
@@ -384,22 +390,6 @@ struct EnumeratedDevice final : virtio::VirtioDevice {
   void queue_notify(uint16_t) override {}
   void reset() override {}
 };
-
-// The 4-byte MMIO read the previous exit asked for, as an exit-port status:
-// 0 when it read expected.
-testing::ScriptedExit exit_with_mmio_check(uint32_t expected) {
-  return [expected](kvm_run& run) {
-    uint32_t value;
-    std::memcpy(&value, run.mmio.data, 4);
-    run.exit_reason = KVM_EXIT_IO;
-    run.io.direction = KVM_EXIT_IO_OUT;
-    run.io.port = 0xf4;
-    run.io.size = 1;
-    run.io.count = 1;
-    run.io.data_offset = testing::kFakeIoDataOffset;
-    reinterpret_cast<uint8_t*>(&run)[testing::kFakeIoDataOffset] = value == expected ? 0 : 9;
-  };
-}
 
 TEST_F(MachineTest, PciBusAnswersThroughPortsAndEcamAndCarriesVirtioDevices) {
   auto machine = build_machine(api, config("pvh-probe.elf"), console);
