@@ -2,7 +2,6 @@
 // chains (header, data, status buffers in any shape) on the request queue of
 // a block device over a small in-memory disk; every request must complete
 // or stop the queue, and never reach outside guest RAM or the disk.
-#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -13,13 +12,8 @@
 
 using namespace shelter::vmm;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static memory::GuestMemory guest(memory::MemoryLayout(4 * memory::kMiB));
+  memory::GuestMemory& guest = virtio::testing::fuzz_guest_memory();
   static int disk = [] {
     int fd = ::memfd_create("fuzz-disk", MFD_CLOEXEC);
     if (fd < 0 || ::ftruncate(fd, 64 * 1024) != 0) __builtin_trap();

@@ -1,7 +1,5 @@
 // libFuzzer target: virtio-console's queues. Fuzz input becomes transmit
 // chains and receive buffers, and host input between them.
-#include <spdlog/spdlog.h>
-
 #include "tests/fuzz/virtio_fuzz_chains.h"
 #include "vmm/virtio/console.h"
 
@@ -14,13 +12,8 @@ struct CountingSink final : devices::ByteSink {
 };
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static memory::GuestMemory guest(memory::MemoryLayout(4 * memory::kMiB));
+  memory::GuestMemory& guest = virtio::testing::fuzz_guest_memory();
   CountingSink sink;
   virtio::ConsoleDevice console(sink);
   virtio::testing::FuzzInput input(std::span(data, size));

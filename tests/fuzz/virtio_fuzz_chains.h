@@ -13,6 +13,10 @@
 
 namespace shelter::vmm::virtio::testing {
 
+// 4 MiB of guest RAM, made once per fuzz process (virtio_fuzz_support.cpp,
+// which also turns the device logs off).
+memory::GuestMemory& fuzz_guest_memory();
+
 class FuzzInput {
  public:
   explicit FuzzInput(std::span<const uint8_t> data) : data_(data) {}

@@ -1,18 +1,11 @@
 // libFuzzer target: virtio-rng's request queue with chains of any shape.
-#include <spdlog/spdlog.h>
-
 #include "tests/fuzz/virtio_fuzz_chains.h"
 #include "vmm/virtio/rng.h"
 
 using namespace shelter::vmm;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static memory::GuestMemory guest(memory::MemoryLayout(4 * memory::kMiB));
+  memory::GuestMemory& guest = virtio::testing::fuzz_guest_memory();
   static virtio::RngDevice rng;
   virtio::testing::FuzzInput input(std::span(data, size));
   virtio::testing::TestDriver driver(guest, 16, 0x100000);

@@ -3,7 +3,6 @@
 // input chooses, optionally steered to the right CIDs, a valid type and op),
 // receive buffers of any size, and CONNECT lines from a host client; a host
 // program listens on port 1024 so guest connections can succeed.
-#include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -59,13 +58,8 @@ struct Host {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static memory::GuestMemory guest(memory::MemoryLayout(4 * memory::kMiB));
+  memory::GuestMemory& guest = virtio::testing::fuzz_guest_memory();
   static Host h;
   virtio::testing::FuzzInput input(std::span(data, size));
   virtio::testing::TestDriver rx(guest, 32, 0x100000);

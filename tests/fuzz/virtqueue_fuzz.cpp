@@ -9,21 +9,14 @@
 #include <optional>
 #include <vector>
 
-#include <spdlog/spdlog.h>
-
+#include "tests/fuzz/virtio_fuzz_chains.h"
 #include "tests/unit/vmm/virtio/test_driver.h"
 #include "vmm/virtio/queue.h"
 
 using namespace shelter::vmm;
 
-// Broken queues are the common case here; their warnings would drown the run.
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static memory::GuestMemory guest(memory::MemoryLayout(4 * memory::kMiB));
+  memory::GuestMemory& guest = virtio::testing::fuzz_guest_memory();
   constexpr uint64_t kRings = 0x10000, kWindow = 0x20000, kUsed = 0x40000;
   if (size < 2) return 0;
   // Byte 0: queue size (a power of two up to 256, or any byte when the top
