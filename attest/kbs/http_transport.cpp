@@ -21,7 +21,10 @@ std::string describe(httplib::Error error, bool https) {
   switch (error) {
     case httplib::Error::Connection:
       return "cannot connect";
+    // An HTTPS server drops plain HTTP after its first bytes, while the
+    // client may still be writing the request or already waiting to read.
     case httplib::Error::Read:
+    case httplib::Error::Write:
       return https ? "the connection closed without an answer"
                    : "the connection closed without an HTTP answer (as an HTTPS server does to plain HTTP: use https://)";
     case httplib::Error::SSLConnection:
