@@ -6,6 +6,7 @@
 // and tests can call a broker in-process.
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
@@ -62,8 +63,19 @@ struct RetryPolicy {
   std::chrono::seconds timeout{10};        // connect, read and write, per attempt
 };
 
-// Plain HTTP to "http://host:port" (loopback or a relay).
-std::unique_ptr<Transport> make_http_transport(const std::string& url, RetryPolicy retry = {});
+// How an https:// broker's certificate is checked: it must chain to a CA
+// certificate in ca_file (PEM), or to the system's store when ca_file is
+// empty, and name the URL's host. There is no way to skip the check.
+struct TlsTrust {
+  std::filesystem::path ca_file{};
+};
+
+// HTTP to "http://host:port" or HTTPS to "https://host:port". Throws Error
+// for a URL of another scheme, or a ca_file that is unusable or given for
+// an http:// URL. send() ends a failed certificate check at once with
+// KbsUnavailable("... failed TLS verification: <why>"): retrying cannot
+// change it.
+std::unique_ptr<Transport> make_http_transport(const std::string& url, RetryPolicy retry = {}, TlsTrust trust = {});
 
 // Produces evidence whose REPORT_DATA holds report_data (64 bytes).
 class EvidenceProvider {

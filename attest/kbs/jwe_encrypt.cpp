@@ -45,12 +45,30 @@ Json from_jansson(const json_t* value) {
 }  // namespace
 
 std::string encrypt_to(const TeePubKey& key, std::span<const uint8_t> plaintext) {
+  const std::string failed = "encryption to the TEE key failed (is tee-pubkey a valid public key?)";
   CfgPtr cfg(jose_cfg());
-  JanssonPtr jwe(json_pack("{s:{s:s,s:s}}", "protected", "alg", key.jwk.at("alg").get<std::string>().c_str(), "enc",
-                           std::string(kContentEncryption).c_str()));
+  Json protected_header{{"alg", key.jwk.at("alg")}, {"enc", std::string(kContentEncryption)}};
+  JanssonPtr jwe(json_object());
+  JanssonPtr cek(json_object());
   JanssonPtr jwk = to_jansson(key.jwk);
-  if (!cfg || !jwe || !jose_jwe_enc(cfg.get(), jwe.get(), nullptr, jwk.get(), plaintext.data(), plaintext.size())) {
-    throw KbsProtocolError("encryption to the TEE key failed (is tee-pubkey a valid public key?)");
+  if (!cfg || !jwe || !cek ||
+      json_object_set_new(jwe.get(), "protected", to_jansson(protected_header).release()) != 0 ||
+      !jose_jwe_enc_jwk(cfg.get(), jwe.get(), nullptr, jwk.get(), cek.get())) {
+    throw KbsProtocolError(failed);
+  }
+  // Wrapping the CEK left what the recipient needs (for ECDH-ES, the epk) in
+  // the per-recipient header. Trustee's guest-components read it from the
+  // protected header only, and take as AAD the protected header serialised
+  // again as compact JSON with sorted keys; so it goes there before the
+  // content is encrypted, and libjose serialises it that way (tested).
+  if (json_t* header = json_object_get(jwe.get(), "header")) {
+    Json recipient_header = from_jansson(header);
+    for (const auto& [name, value] : recipient_header.items()) protected_header[name] = value;
+    json_object_del(jwe.get(), "header");
+  }
+  if (json_object_set_new(jwe.get(), "protected", to_jansson(protected_header).release()) != 0 ||
+      !jose_jwe_enc_cek(cfg.get(), jwe.get(), cek.get(), plaintext.data(), plaintext.size())) {
+    throw KbsProtocolError(failed);
   }
   return from_jansson(jwe.get()).dump();
 }

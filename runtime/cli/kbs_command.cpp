@@ -39,9 +39,16 @@ std::vector<uint8_t> pem_bytes(EVP_PKEY* key, bool private_key) {
 int run_serve(const std::string& config_path) {
   runtime::kbs::ServerSettings settings = runtime::kbs::load_server_settings(config_path);
   runtime::kbs::Broker broker(std::move(settings.broker));
-  runtime::kbs::HttpServer server(broker, settings.threads);
+  runtime::kbs::HttpServer server(broker, settings.threads, settings.tls);
   int port = server.bind(settings.host, settings.port);
-  std::printf("shelter kbs: listening on http://%s:%d\n", settings.host.c_str(), port);
+  bool loopback = settings.host == "127.0.0.1" || settings.host == "::1" || settings.host == "localhost";
+  if (!settings.tls && !loopback) {
+    std::fprintf(stderr,
+                 "shelter: warning: serving plain HTTP on %s: admin tokens and session cookies cross the network in "
+                 "clear; set tls_cert and tls_key\n",
+                 settings.host.c_str());
+  }
+  std::printf("shelter kbs: listening on %s://%s:%d\n", settings.tls ? "https" : "http", settings.host.c_str(), port);
   std::fflush(stdout);
   server.serve();
   return kExitOk;
@@ -58,11 +65,20 @@ int run_admin_keygen(const fs::path& out) {
   return kExitOk;
 }
 
-void admin_post(const std::string& url, const fs::path& admin_key, const std::string& path, std::string body) {
-  attest::EvpPkeyPtr key = runtime::kbs::read_pem_key(admin_key, true);
+struct AdminOptions {
+  std::string url;
+  std::string ca;
+  std::string admin_key;
+  std::string id;
+  std::string file;
+  std::string key_id;
+};
+
+void admin_post(const AdminOptions& options, const std::string& path, std::string body) {
+  auto transport = ak::make_http_transport(options.url, {}, {options.ca});
+  attest::EvpPkeyPtr key = runtime::kbs::read_pem_key(options.admin_key, true);
   std::time_t now = std::time(nullptr);
   std::string token = ak::sign_token(key.get(), nlohmann::json{{"iat", now}, {"exp", now + 60}});
-  auto transport = ak::make_http_transport(url);
   ak::HttpResponse response = transport->send({"POST", path, std::move(body), "", "Bearer " + token});
   if (response.status != 200) throw ak::KbsRefused(ak::parse_problem(response.status, response.body));
 }
@@ -96,15 +112,9 @@ void add_kbs_command(CLI::App& app, Commands& commands) {
   keygen->add_option("-o,--out", *keygen_out, "Private key file to write")->required();
   commands.push_back({keygen, [keygen_out] { return run_admin_keygen(*keygen_out); }});
 
-  struct AdminOptions {
-    std::string url;
-    std::string admin_key;
-    std::string id;
-    std::string file;
-    std::string key_id;
-  };
   auto add_admin_options = [](CLI::App* cmd, AdminOptions& options) {
-    cmd->add_option("--url", options.url, "Broker URL, http://HOST:PORT")->required();
+    cmd->add_option("--url", options.url, "Broker URL, http(s)://HOST:PORT")->required();
+    cmd->add_option("--ca", options.ca, "CA certificates (PEM) to verify an https:// broker with (default: the system's)");
     cmd->add_option("--admin-key", options.admin_key, "Admin private key (PEM)")->required();
     cmd->add_option("--id", options.id, "Resource REPOSITORY/TYPE/TAG")->required();
   };
@@ -124,8 +134,7 @@ void add_kbs_command(CLI::App& app, Commands& commands) {
                         } else {
                           throw Error("add-resource needs --file or --key-id");
                         }
-                        admin_post(resource->url, resource->admin_key, "/kbs/v0/resource/" + id.path(),
-                                   std::string(bytes.begin(), bytes.end()));
+                        admin_post(*resource, "/kbs/v0/resource/" + id.path(), std::string(bytes.begin(), bytes.end()));
                         std::printf("stored %s\n", id.path().c_str());
                         return kExitOk;
                       }});
@@ -138,7 +147,7 @@ void add_kbs_command(CLI::App& app, Commands& commands) {
                         ak::ResourceId id = ak::parse_resource_id(policy->id);
                         std::string text = read_text(policy->file);
                         (void)ak::parse_resource_policy(text);
-                        admin_post(policy->url, policy->admin_key, "/kbs/v0/resource-policy/" + id.path(), text);
+                        admin_post(*policy, "/kbs/v0/resource-policy/" + id.path(), text);
                         std::printf("policy set for %s\n", id.path().c_str());
                         return kExitOk;
                       }});

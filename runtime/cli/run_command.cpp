@@ -20,6 +20,7 @@ struct RunArguments {
   std::string kernel_modules;
   std::string kbs;
   std::string kbs_key;
+  std::string kbs_ca;
   std::string kbs_resource;
   uint32_t timeout = 0;
   std::vector<std::string> workload_args;
@@ -36,8 +37,10 @@ int run(const RunArguments& a) {
   if (!a.workload_args.empty()) throw Error("passing arguments to the workload is not supported yet");
 
   images::ImageInfo info = images::read_image(a.image);
-  if (!info.encryption && (!a.kbs.empty() || !a.kbs_key.empty() || !a.kbs_resource.empty()))
-    throw Error("--kbs, --kbs-key and --kbs-resource apply to encrypted images only; " + a.image + " is not encrypted");
+  if (!info.encryption && (!a.kbs.empty() || !a.kbs_key.empty() || !a.kbs_ca.empty() || !a.kbs_resource.empty()))
+    throw Error("--kbs, --kbs-key, --kbs-ca and --kbs-resource apply to encrypted images only; " + a.image +
+                " is not encrypted");
+  if (!a.kbs_ca.empty() && a.kbs.empty()) throw Error("--kbs-ca applies to a remote broker (--kbs https://...)");
   if (!info.encryption && a.tee == "sim")
     throw Error("--tee sim applies to encrypted images, whose key the simulated TEE attests for; " + a.image +
                 " is not encrypted");
@@ -57,6 +60,7 @@ int run(const RunArguments& a) {
   release.key_id = info.encryption->key_id_hex();
   if (!a.kbs.empty()) release.kbs_url = a.kbs;
   if (!a.kbs_key.empty()) release.kbs_key = a.kbs_key;
+  release.kbs_ca = a.kbs_ca;
   release.resource = a.kbs_resource;
   release.shelter_home = runtime::Keystore::open_default().keys_dir().parent_path();
   if (const char* tamper = std::getenv("SHELTER_TEST_TAMPER_CMDLINE"); tamper && *tamper)
@@ -81,6 +85,7 @@ void add_run_command(CLI::App& app, Commands& commands) {
   cmd->add_option("--kernel-modules", a->kernel_modules, "Modules folder of --kernel (default: /lib/modules/<release>)");
   cmd->add_option("--kbs", a->kbs, "Key broker URL (default: an embedded broker on loopback)");
   cmd->add_option("--kbs-key", a->kbs_key, "PEM public key the --kbs broker signs its tokens with (pinned by the guest)");
+  cmd->add_option("--kbs-ca", a->kbs_ca, "CA certificates (PEM) to verify an https:// --kbs broker with (default: the system's)");
   cmd->add_option("--kbs-resource", a->kbs_resource, "Resource holding the image key (default: default/key/<key id>)");
   cmd->add_option("--timeout", a->timeout, "Stop the guest after SEC seconds (exit 124)")->check(CLI::Range(1, 86400 * 365));
   cmd->add_flag("--show-console", a->options.show_kernel_console, "Copy the guest kernel's console to stderr");

@@ -17,15 +17,18 @@ struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
 };
 
+// A private key that others can read is refused rather than used.
+void require_owner_only(const fs::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    throw Error(path.string() + " is readable by others (expected mode 0600)");
+  }
+}
+
 }  // namespace
 
 attest::EvpPkeyPtr read_pem_key(const fs::path& path, bool private_key) {
-  if (private_key) {
-    struct stat info {};
-    if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
-      throw Error(path.string() + " is readable by others (expected mode 0600)");
-    }
-  }
+  if (private_key) require_owner_only(path);
   auto pem = read_file(path, 64 * 1024);
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   attest::EvpPkeyPtr key(private_key ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
@@ -55,6 +58,7 @@ ServerSettings load_server_settings(const fs::path& path) {
   };
   ServerSettings settings;
   bool has_state = false;
+  std::optional<fs::path> tls_cert, tls_key;
   for (const auto& [key, value] : config.items()) {
     if (key == "listen") {
       std::string listen = value.is_string() ? value.get<std::string>() : "";
@@ -85,6 +89,11 @@ ServerSettings load_server_settings(const fs::path& path) {
     } else if (key == "session_ttl_s") {
       settings.broker.session_ttl = positive(value, "session_ttl_s", 86400);
       settings.broker.token_ttl = settings.broker.session_ttl;
+    } else if (key == "tls_cert") {
+      tls_cert = resolve(value, "tls_cert");
+    } else if (key == "tls_key") {
+      tls_key = resolve(value, "tls_key");
+      require_owner_only(*tls_key);
     } else if (key == "threads") {
       settings.threads = static_cast<size_t>(positive(value, "threads", 256));
     } else {
@@ -92,6 +101,8 @@ ServerSettings load_server_settings(const fs::path& path) {
     }
   }
   if (!has_state) throw Error(where + ": 'state_dir' is required");
+  if (tls_cert.has_value() != tls_key.has_value()) throw Error(where + ": 'tls_cert' and 'tls_key' go together");
+  if (tls_cert) settings.tls = TlsFiles{*tls_cert, *tls_key};
   return settings;
 }
 

@@ -1,6 +1,9 @@
 #include "runtime/kbs/server.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -8,8 +11,43 @@
 #include <chrono>
 
 namespace shelter::runtime::kbs {
+namespace {
 
-HttpServer::HttpServer(Broker& broker, size_t threads) : broker_(broker), server_(std::make_unique<httplib::Server>()) {
+std::string openssl_error() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown OpenSSL error";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+std::unique_ptr<httplib::Server> make_server(const std::optional<TlsFiles>& tls) {
+  if (!tls) return std::make_unique<httplib::Server>();
+  std::string failure;
+  auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_use_certificate_chain_file(&ctx, tls->certificate_chain.c_str()) != 1) {
+      failure = tls->certificate_chain.string() + ": not a usable PEM certificate chain: " + openssl_error();
+    } else if (SSL_CTX_use_PrivateKey_file(&ctx, tls->private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      // OpenSSL checks the key against the certificate as it loads it.
+      failure = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH
+                    ? tls->private_key.string() + " is not the key of the certificate in " +
+                          tls->certificate_chain.string()
+                    : tls->private_key.string() + ": not a usable PEM private key: " + openssl_error();
+      ERR_clear_error();
+    }
+    return failure.empty();
+  });
+  if (!server->is_valid()) throw Error(failure.empty() ? "cannot set up TLS: " + openssl_error() : failure);
+  return server;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Broker& broker, size_t threads, const std::optional<TlsFiles>& tls)
+    : broker_(broker), server_(make_server(tls)) {
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(attest::kbs::kMaxMessageSize);
   server_->set_read_timeout(10, 0);

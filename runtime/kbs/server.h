@@ -1,7 +1,9 @@
 #pragma once
-// The broker over HTTP (cpp-httplib): a bounded thread pool, bounded request
-// bodies and read timeouts in front of Broker::handle().
+// The broker over HTTP or HTTPS (cpp-httplib on OpenSSL): a bounded thread
+// pool, bounded request bodies and read timeouts in front of Broker::handle().
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -13,9 +15,17 @@ class Server;
 
 namespace shelter::runtime::kbs {
 
+// The server's certificate and key for HTTPS (PEM files).
+struct TlsFiles {
+  std::filesystem::path certificate_chain;  // the server's certificate first, then intermediates
+  std::filesystem::path private_key;
+};
+
 class HttpServer {
  public:
-  explicit HttpServer(Broker& broker, size_t threads = 16);
+  // With tls, serves HTTPS only (TLS 1.2 or later); throws Error when the
+  // certificate or key cannot be used.
+  explicit HttpServer(Broker& broker, size_t threads = 16, const std::optional<TlsFiles>& tls = std::nullopt);
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();

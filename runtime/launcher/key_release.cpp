@@ -20,8 +20,32 @@ namespace ak = attest::kbs;
 namespace fs = std::filesystem;
 
 namespace {
+
 constexpr size_t kMaxKernelSize = 1ull << 30;
+
+ak::ResourceId resource_of(const KeyReleaseOptions& options) {
+  try {
+    return ak::parse_resource_id(options.resource.empty() ? "default/key/" + options.key_id : options.resource);
+  } catch (const ak::KbsProtocolError& e) {
+    throw Error(std::string("--kbs-resource: ") + e.what());
+  }
+}
+
+attest::Sha256Digest remote_broker_pin(const KeyReleaseOptions& options) {
+  if (!options.kbs_key) throw Error("--kbs needs --kbs-key, the broker's token public key that the guest pins");
+  attest::EvpPkeyPtr key = runtime::kbs::read_pem_key(*options.kbs_key, false);
+  return ak::public_key_fingerprint(key.get());
+}
+
+images::KeyReleaseParams simulated_release_params(const ak::ResourceId& resource, const attest::Sha256Digest& pin) {
+  return {"aes-xts-plain64", "sim", resource.path(), std::vector<uint8_t>(pin.begin(), pin.end())};
+}
+
 }  // namespace
+
+images::KeyReleaseParams remote_key_release_params(const KeyReleaseOptions& options) {
+  return simulated_release_params(resource_of(options), remote_broker_pin(options));
+}
 
 struct KeyRelease::State {
   explicit State(attest::sim::SimulatedTee simulated) : tee(std::move(simulated)) {}
@@ -37,7 +61,8 @@ struct KeyRelease::State {
 
   ~State() {
     if (server) server->stop();
-    explicit_bzero(key.data(), key.size());
+    // A remote broker's run holds no key, and explicit_bzero takes no null pointer.
+    if (!key.empty()) explicit_bzero(key.data(), key.size());
   }
 };
 
@@ -49,17 +74,13 @@ attest::Sha384Digest simulated_launch_digest(const VmConfig& config) {
 
 KeyRelease::KeyRelease(const KeyReleaseOptions& options, const fs::path& work_dir)
     : state_(std::make_unique<State>(attest::sim::SimulatedTee::open(options.shelter_home / "sim-tee"))) {
-  try {
-    state_->resource = ak::parse_resource_id(options.resource.empty() ? "default/key/" + options.key_id : options.resource);
-  } catch (const ak::KbsProtocolError& e) {
-    throw Error(std::string("--kbs-resource: ") + e.what());
-  }
+  state_->resource = resource_of(options);
   std::string url;
+  ak::TlsTrust trust;
   if (options.kbs_url) {
-    if (!options.kbs_key) throw Error("--kbs needs --kbs-key, the broker's token public key that the guest pins");
-    attest::EvpPkeyPtr key = runtime::kbs::read_pem_key(*options.kbs_key, false);
-    state_->broker_pin = ak::public_key_fingerprint(key.get());
+    state_->broker_pin = remote_broker_pin(options);
     url = *options.kbs_url;
+    trust.ca_file = options.kbs_ca;
   } else {
     state_->key = runtime::Keystore(options.shelter_home).load(options.key_id);
     runtime::kbs::BrokerConfig config;
@@ -72,14 +93,13 @@ KeyRelease::KeyRelease(const KeyReleaseOptions& options, const fs::path& work_di
     state_->server->start();
     url = "http://127.0.0.1:" + std::to_string(port);
   }
-  state_->transport = ak::make_http_transport(url);
+  state_->transport = ak::make_http_transport(url, {}, trust);
 }
 
 KeyRelease::~KeyRelease() = default;
 
 images::KeyReleaseParams KeyRelease::guest_params() const {
-  return {"aes-xts-plain64", "sim", state_->resource.path(),
-          std::vector<uint8_t>(state_->broker_pin.begin(), state_->broker_pin.end())};
+  return simulated_release_params(state_->resource, state_->broker_pin);
 }
 
 void KeyRelease::expect_launch(const attest::Sha384Digest& reference) {

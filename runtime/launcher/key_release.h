@@ -23,6 +23,7 @@ struct KeyReleaseOptions {
   std::string key_id;                            // hex, from the image header
   std::optional<std::string> kbs_url;            // a remote broker; else an embedded one
   std::optional<std::filesystem::path> kbs_key;  // the remote broker's token public key (PEM)
+  std::filesystem::path kbs_ca;                  // CA file for an https:// remote broker; empty: the system's
   std::string resource;                          // empty: default/key/<key id>
   std::filesystem::path shelter_home;            // keys/ and sim-tee/
 };
@@ -30,6 +31,11 @@ struct KeyReleaseOptions {
 // The simulated launch digest of a VM configuration: the files it loads, its
 // command line and vCPUs (attest/sim/launch.h).
 attest::Sha384Digest simulated_launch_digest(const VmConfig& config);
+
+// What the measured command line tells guest-init for a remote broker
+// (kbs_key, resource; kbs_url is not needed): the same values a KeyRelease
+// with these options gives. Throws Error.
+images::KeyReleaseParams remote_key_release_params(const KeyReleaseOptions& options);
 
 class KeyRelease {
  public:

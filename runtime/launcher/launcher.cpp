@@ -263,4 +263,11 @@ int run_image(const fs::path& image, const images::VerityParams& verity, RunOpti
   return run_vm(config, qemu, options, relay);
 }
 
+attest::Sha384Digest measure_simulated_launch(const fs::path& image, const images::VerityParams& verity,
+                                              RunOptions options, const KeyReleaseOptions& key_release) {
+  WorkDir work;
+  options.key_release = remote_key_release_params(key_release);
+  return simulated_launch_digest(make_vm_config(image, verity, options, work.path()));
+}
+
 }  // namespace shelter::launcher

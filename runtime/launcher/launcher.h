@@ -56,4 +56,10 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
 int run_image(const std::filesystem::path& image, const images::VerityParams& verity, RunOptions options,
               const std::optional<KeyReleaseOptions>& key_release = std::nullopt);
 
+// `shelter measure IMG --tee sim`: the simulated launch digest that
+// `shelter run IMG --kbs URL --kbs-key PEM` with these options will have, for
+// the remote broker's policy (the initramfs is built as run builds it).
+attest::Sha384Digest measure_simulated_launch(const std::filesystem::path& image, const images::VerityParams& verity,
+                                              RunOptions options, const KeyReleaseOptions& key_release);
+
 }  // namespace shelter::launcher

@@ -12,8 +12,12 @@
 #include <regex>
 
 #include "common/file.h"
+#include "images/initramfs.h"
 #include "images/manifest.h"
+#include "tests/support/background_command.h"
+#include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
+#include "tests/unit/attest/test_pki.h"
 
 namespace shelter {
 namespace {
@@ -203,7 +207,7 @@ TEST_F(EncryptedEndToEnd, RunsThroughAttestationWithTheSimulatedTee) {
 }
 
 // A host that changes the command line after the reference digest was taken
-// (the same holds for the kernel and initramfs: all are in the digest).
+// (a changed kernel and initramfs: RemoteBrokerEndToEnd below).
 TEST_F(EncryptedEndToEnd, ChangedLaunchIsRefusedByTheBrokersPolicy) {
   CommandResult r = shelter("run " + build_encrypted().string() + " --timeout 280", "SHELTER_TEST_TAMPER_CMDLINE=tampered=1");
   expect_refused(r, "key broker refused (PolicyDeny, HTTP 403)");
@@ -232,6 +236,121 @@ TEST_F(EncryptedEndToEnd, WrongKeyNeverRunsTheWorkload) {
   write_file_atomic(key, bytes, 0600);
   CommandResult r = shelter("run " + image.string() + " --timeout 280");
   expect_refused(r, "mounting the image filesystem (erofs)");
+}
+
+// A remote broker that is up: `shelter kbs serve` over HTTPS on loopback
+// (the tests' PKI), its key and policy put with the admin commands, the
+// reference value from `shelter measure`. The launcher measures what it
+// actually loads, so a host that changes the kernel or the initramfs gets
+// the broker's refusal.
+class RemoteBrokerEndToEnd : public EncryptedEndToEnd {
+ protected:
+  void SetUp() override {
+    EncryptedEndToEnd::SetUp();
+    image_ = build_encrypted();
+    fs::create_directories(dir_ / "pki");
+    pki_ = attest::testing::write_tls_server_pki(dir_ / "pki");
+    ASSERT_EQ(shelter("kbs admin-keygen -o " + (dir_ / "admin.pem").string()).status, 0);
+    CommandResult ark = shelter("kbs sim-tee");
+    ASSERT_EQ(ark.status, 0) << ark.err;
+    port_ = shelter::testing::unused_loopback_port();
+    url_ = "https://127.0.0.1:" + std::to_string(port_);
+    std::ofstream(dir_ / "kbs.json") << nlohmann::json{{"listen", "127.0.0.1:" + std::to_string(port_)},
+                                                       {"state_dir", "kbs-state"},
+                                                       {"admin_public_key", "admin.pem.pub"},
+                                                       {"simulated_roots", {ark.out.substr(0, ark.out.size() - 1)}},
+                                                       {"tls_cert", "pki/tls-chain.pem"},
+                                                       {"tls_key", "pki/tls-key.pem"}}
+                                              .dump();
+    start_broker();
+    // The broker's token public key, as docs/kbs.md says to get it.
+    run("openssl pkey -in " + (dir_ / "kbs-state/token-key.pem").string() + " -pubout -out " + broker_key().string());
+
+    CommandResult inspect = shelter("inspect --json " + image_.string());
+    ASSERT_EQ(inspect.status, 0) << inspect.err;
+    std::string key_id = nlohmann::json::parse(inspect.out)["encryption"]["key_id"];
+    CommandResult measured = shelter("measure " + image_.string() + " --tee sim --kbs-key " + broker_key().string());
+    ASSERT_EQ(measured.status, 0) << measured.err;
+    ASSERT_TRUE(std::regex_match(measured.out, std::regex("[0-9a-f]{96}\n"))) << measured.out;
+    std::ofstream(dir_ / "policy.json") << nlohmann::json{{"tees", {"snp"}},
+                                                          {"allow_simulated", true},
+                                                          {"snp", {{"measurements", {measured.out.substr(0, 96)}}}}}
+                                               .dump();
+    std::string admin = " --url " + url_ + " --ca " + pki_.ca.string() + " --admin-key " +
+                        (dir_ / "admin.pem").string() + " --id default/key/" + key_id;
+    CommandResult added = shelter("kbs add-resource" + admin + " --key-id " + key_id);
+    ASSERT_EQ(added.status, 0) << added.err;
+    CommandResult policy = shelter("kbs set-policy" + admin + " --policy " + (dir_ / "policy.json").string());
+    ASSERT_EQ(policy.status, 0) << policy.err;
+  }
+  void TearDown() override {
+    broker_.reset();
+    EncryptedEndToEnd::TearDown();
+  }
+
+  void start_broker() {
+    broker_.reset();
+    broker_ = std::make_unique<shelter::testing::BackgroundCommand>(
+        "env SHELTER_HOME=" + (dir_ / "home").string() + " " + SHELTER_BINARY + " kbs serve --config " +
+            (dir_ / "kbs.json").string(),
+        dir_ / "kbs.log");
+    ASSERT_TRUE(broker_->wait_for_loopback_port(port_)) << read_text(dir_ / "kbs.log");
+  }
+  fs::path broker_key() const { return dir_ / "broker.pub"; }
+  CommandResult run_remote(const std::string& extra = "", const std::string& shelter_binary = SHELTER_BINARY) {
+    return run_command("SHELTER_HOME=" + (dir_ / "home").string() + " " + shelter_binary + " run " + image_.string() +
+                       " --kbs " + url_ + " --kbs-ca " + pki_.ca.string() + " --kbs-key " + broker_key().string() +
+                       " --timeout 280 " + extra);
+  }
+  static std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  // A copy of `file` with bytes appended: a different file that still works
+  // (the kernel's decompressor and the ELF loader ignore trailing bytes).
+  fs::path changed_copy(const fs::path& file, const fs::path& copy) {
+    fs::create_directories(copy.parent_path());
+    fs::copy_file(file, copy);
+    std::ofstream(copy, std::ios::binary | std::ios::app) << std::string(4096, '\0');
+    fs::permissions(copy, fs::perms(0755));
+    return copy;
+  }
+
+  fs::path image_;
+  attest::testing::TlsServerFiles pki_;
+  int port_ = 0;
+  std::string url_;
+  std::unique_ptr<shelter::testing::BackgroundCommand> broker_;
+};
+
+TEST_F(RemoteBrokerEndToEnd, ReleasesTheKeyOverHttpsAfterARestart) {
+  // Resources and policies were put before the restart; the state folder keeps them.
+  broker_->stop();
+  start_broker();
+  CommandResult r = run_remote();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "released-and-decrypted\n");
+}
+
+TEST_F(RemoteBrokerEndToEnd, ChangedKernelIsRefused) {
+  // The kernel `shelter run` picks by default, changed; named as the
+  // original, so that the same modules go with it.
+  fs::path original = images::find_guest_kernel(std::nullopt, std::nullopt).kernel;
+  fs::path kernel = changed_copy(original, dir_ / "changed-kernel" / original.filename());
+  CommandResult r = run_remote("--kernel " + kernel.string());
+  expect_refused(r, "key broker refused (PolicyDeny, HTTP 403)");
+  EXPECT_NE(r.err.find("measurement is not one of the reference values"), std::string::npos) << r.err;
+}
+
+TEST_F(RemoteBrokerEndToEnd, ChangedInitramfsIsRefused) {
+  // `shelter run` puts the shelter-init found beside it into the initramfs:
+  // a copy of shelter beside a changed shelter-init builds a changed one.
+  fs::path bin = dir_ / "changed-bin";
+  changed_copy(SHELTER_GUEST_INIT, bin / "shelter-init");
+  fs::copy_file(SHELTER_BINARY, bin / "shelter");
+  CommandResult r = run_remote("", (bin / "shelter").string());
+  expect_refused(r, "key broker refused (PolicyDeny, HTTP 403)");
+  EXPECT_NE(r.err.find("measurement is not one of the reference values"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -22,6 +22,15 @@ using attest::der_integer;
 using attest::make_certificate;
 using attest::to_der;
 
+// PEM files for an HTTPS server, made with the PKI above: a root CA, an
+// intermediate, and a server certificate whose subjectAltName is IP
+// 127.0.0.1 (names_loopback) or DNS broker.example (not).
+struct TlsServerFiles {
+  std::filesystem::path ca;     // the root certificate, for clients to trust
+  std::filesystem::path chain;  // the server certificate, then the intermediate
+  std::filesystem::path key;    // the server's private key, mode 0600
+};
+TlsServerFiles write_tls_server_pki(const std::filesystem::path& dir, bool names_loopback = true);
 std::vector<uint8_t> read_vector(const std::filesystem::path& path);
 std::filesystem::path vectors_dir();
 

@@ -83,6 +83,25 @@ TEST_F(MeasureCommand, BadInputsAreRefusedWithOneLine) {
             2);
 }
 
+TEST_F(MeasureCommand, ImageFormTakesOnlyItsOwnOptions) {
+  auto fw = (kVectors / "snp-measure/synth_ovmf.fd").string();
+  std::string image = (dir_ / "missing.img").string();
+  auto expect_error = [](const testing::CommandResult& r, const std::string& text) {
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err.rfind("shelter: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+  };
+  expect_error(run_command(kShelter + " measure --tee sim --kbs-key k.pem"), "--tee sim measures a shelter run launch");
+  expect_error(run_command(kShelter + " measure " + image + " --tee snp --kbs-key k.pem"), "use --tee sim");
+  expect_error(run_command(kShelter + " measure " + image + " --tee sim"), "needs --kbs-key");
+  expect_error(run_command(kShelter + " measure " + image + " --tee sim --kbs-key k.pem --firmware " + fw),
+               "--firmware applies to the firmware form");
+  expect_error(run_command(kShelter + " measure --tee snp --vcpu-type EPYC-v4 --firmware " + fw + " --kbs-key k.pem"),
+               "--kbs-key applies to IMG only");
+  expect_error(run_command(kShelter + " measure --tee tdx"), "--tee tdx needs --firmware");
+  expect_error(run_command(kShelter + " measure " + image + " --tee sim --kbs-key k.pem"), "missing.img");
+}
+
 TEST_F(MeasureCommand, TdxPrintsTheMrtdOfEveryCase) {
   std::ifstream in(kVectors / "tdx-measure/cases.json");
   const nlohmann::json document = nlohmann::json::parse(in);

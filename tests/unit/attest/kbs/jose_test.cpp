@@ -38,6 +38,30 @@ TEST(KbsJwe, ResourceDecryptsOnlyWithTheTeeKey) {
   EXPECT_THROW(tee.decrypt("not json"), KbsProtocolError);
 }
 
+// guest-components (kbs_protocol) reads alg, enc and the epk from the
+// protected header only, ignores any other header member, and takes as AAD
+// base64url of the protected header serialised again (serde_json: compact,
+// alg and enc first, the other members sorted): the broker's bytes must be
+// exactly that.
+TEST(KbsJwe, EpkIsInTheProtectedHeaderAsTrusteeClientsExpect) {
+  TeeKeyPair tee = TeeKeyPair::generate();
+  auto object = nlohmann::json::parse(encrypt_to(tee.public_key(), bytes_of("the model key")));
+  EXPECT_FALSE(object.contains("header"));
+  EXPECT_FALSE(object.contains("unprotected"));
+  EXPECT_FALSE(object.contains("aad"));
+  std::string protected_text = object["protected"];
+  auto decoded = base64url_decode(protected_text);
+  ASSERT_TRUE(decoded);
+  auto header = nlohmann::json::parse(decoded->begin(), decoded->end());
+  ASSERT_TRUE(header.contains("epk"));
+  EXPECT_EQ(header["epk"]["kty"], "EC");
+  EXPECT_EQ(header["epk"]["crv"], "P-256");
+  EXPECT_EQ(header["epk"].count("d"), 0u);
+  // Sorted keys put alg and enc first here, as serde's struct order does.
+  EXPECT_EQ(protected_text, base64url_encode(header.dump()));
+  EXPECT_TRUE(header.dump().starts_with(R"({"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{)")) << header.dump();
+}
+
 // The jose command-line tool decrypts what the broker sends: an independent
 // implementation agrees on the JWE.
 TEST(KbsJwe, JoseToolDecryptsTheResponse) {

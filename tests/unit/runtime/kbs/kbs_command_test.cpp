@@ -16,8 +16,10 @@
 #include "runtime/kbs/broker.h"
 #include "runtime/kbs/config.h"
 #include "runtime/kbs/server.h"
+#include "tests/support/background_command.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
+#include "tests/unit/attest/test_pki.h"
 
 namespace shelter::runtime::kbs {
 namespace {
@@ -36,6 +38,10 @@ class KbsCommandTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+  static std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
   static bool one_error_line(const testing::CommandResult& result) {
     return result.err.starts_with("shelter: error: ") && result.err.find('\n') == result.err.size() - 1;
   }
@@ -151,6 +157,63 @@ TEST_F(KbsCommandTest, ServeReleasesAStoredResourceToSimulatedEvidence) {
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(failure.empty()) << failure;
   EXPECT_EQ(released, (std::vector<uint8_t>{1, 2, 3, 4}));
+}
+
+TEST_F(KbsCommandTest, ServeOverHttpsAndAdminCommandsVerifyIt) {
+  fs::create_directories(dir_ / "pki");
+  attest::testing::TlsServerFiles pki = attest::testing::write_tls_server_pki(dir_ / "pki");
+  fs::path key = dir_ / "admin.pem";
+  ASSERT_EQ(testing::run_command(kShelter + " kbs admin-keygen -o " + key.string()).status, 0);
+  int port = shelter::testing::unused_loopback_port();
+  write(dir_ / "kbs.json", R"({"listen":"127.0.0.1:)" + std::to_string(port) +
+                               R"(","state_dir":"state","admin_public_key":"admin.pem.pub",
+                                  "tls_cert":"pki/tls-chain.pem","tls_key":"pki/tls-key.pem"})");
+  shelter::testing::BackgroundCommand serve(kShelter + " kbs serve --config " + (dir_ / "kbs.json").string(),
+                                            dir_ / "serve.log");
+  ASSERT_TRUE(serve.wait_for_loopback_port(port));
+  std::string url = "https://127.0.0.1:" + std::to_string(port);
+  write(dir_ / "secret", "model key bytes");
+  std::string add = kShelter + " kbs add-resource --url " + url + " --admin-key " + key.string() +
+                    " --id default/key/m1 --file " + (dir_ / "secret").string();
+
+  auto trusted = testing::run_command(add + " --ca " + pki.ca.string());
+  EXPECT_EQ(trusted.status, 0) << trusted.err;
+  EXPECT_EQ(trusted.out, "stored default/key/m1\n");
+
+  // Without --ca the system's store is used, which does not hold the test root.
+  auto untrusted = testing::run_command(add);
+  EXPECT_EQ(untrusted.status, 1);
+  EXPECT_EQ(untrusted.err, "shelter: error: key broker at " + url +
+                               " failed TLS verification: unable to get local issuer certificate\n");
+
+  auto plain = testing::run_command(kShelter + " kbs add-resource --url http://127.0.0.1:" + std::to_string(port) +
+                                    " --admin-key " + key.string() + " --id default/key/m1 --file " +
+                                    (dir_ / "secret").string());
+  EXPECT_EQ(plain.status, 1);
+  EXPECT_TRUE(one_error_line(plain)) << plain.err;
+  EXPECT_NE(plain.err.find("use https://"), std::string::npos) << plain.err;
+
+  serve.stop();
+  EXPECT_NE(read_text(dir_ / "serve.log").find("listening on " + url), std::string::npos);
+  ResourceStore store(dir_ / "state");
+  auto stored = store.resource({"default", "key", "m1"});
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(std::string(stored->begin(), stored->end()), "model key bytes");
+}
+
+TEST_F(KbsCommandTest, TlsConfigurationErrorsAreOneLine) {
+  fs::create_directories(dir_ / "pki");
+  attest::testing::write_tls_server_pki(dir_ / "pki");
+  write(dir_ / "half.json", R"({"state_dir":"s","tls_cert":"pki/tls-chain.pem"})");
+  auto half = testing::run_command(kShelter + " kbs serve --config " + (dir_ / "half.json").string());
+  EXPECT_EQ(half.status, 1);
+  EXPECT_NE(half.err.find("'tls_cert' and 'tls_key' go together"), std::string::npos) << half.err;
+
+  write(dir_ / "swapped.json", R"({"state_dir":"s","tls_cert":"pki/tls-key.pem","tls_key":"pki/tls-key.pem"})");
+  auto swapped = testing::run_command(kShelter + " kbs serve --config " + (dir_ / "swapped.json").string());
+  EXPECT_EQ(swapped.status, 1);
+  EXPECT_TRUE(one_error_line(swapped)) << swapped.err;
+  EXPECT_NE(swapped.err.find("not a usable PEM certificate chain"), std::string::npos) << swapped.err;
 }
 
 }  // namespace
