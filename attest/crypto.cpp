@@ -42,6 +42,15 @@ std::unique_ptr<BIO, BioFree> memory_bio(std::span<const uint8_t> bytes) {
   return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
 }
 
+template <typename Write>
+std::vector<uint8_t> pem_text(Write write, const char* what) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (!bio || write(bio.get()) != 1) throw Error(std::string("cannot encode ") + what + " as PEM");
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return {data, data + size};
+}
+
 template <size_t N>
 std::array<uint8_t, N> digest_of(const char* name, std::span<const uint8_t> data) {
   std::array<uint8_t, N> out{};
@@ -175,6 +184,29 @@ X509CrlPtr parse_crl(std::span<const uint8_t> bytes) {
   ERR_clear_error();
   if (crl == nullptr) throw EvidenceError("the CRL could be read neither as PEM nor as DER");
   return X509CrlPtr(crl);
+}
+
+std::vector<uint8_t> certificate_pem(X509* cert) {
+  return pem_text([cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); }, "a certificate");
+}
+
+std::vector<uint8_t> private_key_pem(EVP_PKEY* key) {
+  return pem_text([key](BIO* bio) { return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr); },
+                  "a private key");
+}
+
+std::vector<uint8_t> public_key_pem(EVP_PKEY* key) {
+  return pem_text([key](BIO* bio) { return PEM_write_bio_PUBKEY(bio, key); }, "a public key");
+}
+
+EvpPkeyPtr parse_private_key_pem(std::span<const uint8_t> pem) {
+  auto bio = memory_bio(pem);
+  return EvpPkeyPtr(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+}
+
+EvpPkeyPtr parse_public_key_pem(std::span<const uint8_t> pem) {
+  auto bio = memory_bio(pem);
+  return EvpPkeyPtr(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
 }
 
 Sha256Digest certificate_fingerprint(X509* cert) {

@@ -78,6 +78,15 @@ std::vector<X509Ptr> parse_certificates(std::span<const uint8_t> bytes);
 // A CRL in DER or PEM; throws EvidenceError.
 X509CrlPtr parse_crl(std::span<const uint8_t> bytes);
 
+// PEM text of a certificate or key, as key files and state folders keep
+// them; throws shelter::Error when OpenSSL cannot encode.
+std::vector<uint8_t> certificate_pem(X509* cert);
+std::vector<uint8_t> private_key_pem(EVP_PKEY* key);
+std::vector<uint8_t> public_key_pem(EVP_PKEY* key);
+// The first key in PEM text; nullptr when there is none.
+EvpPkeyPtr parse_private_key_pem(std::span<const uint8_t> pem);
+EvpPkeyPtr parse_public_key_pem(std::span<const uint8_t> pem);
+
 Sha256Digest certificate_fingerprint(X509* cert);
 std::string subject_name(X509* cert);
 

@@ -1,6 +1,5 @@
 #include "attest/sim/simulated_tee.h"
 
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
@@ -21,31 +20,10 @@ namespace fs = std::filesystem;
 constexpr snp::TcbVersion kSimulatedTcb{0, 4, 0, 22, 213};
 constexpr std::time_t kValidity = 20L * 365 * 24 * 3600;
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-
 std::array<uint8_t, 64> simulated_chip_id() {
   std::array<uint8_t, 64> chip_id{};
   std::memcpy(chip_id.data(), kSimulatedChipId, sizeof(kSimulatedChipId) - 1);
   return chip_id;
-}
-
-std::vector<uint8_t> pem_of(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return {data, data + size};
-}
-
-std::vector<uint8_t> pem_of(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return {data, data + size};
 }
 
 X509Ptr load_certificate(const fs::path& path) {
@@ -59,9 +37,7 @@ EvpPkeyPtr load_private_key(const fs::path& path) {
   if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
     throw EvidenceError("simulated TEE: " + path.string() + " is readable by others (expected mode 0600)");
   }
-  auto pem = read_file(path, 64 * 1024);
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr key = parse_private_key_pem(read_file(path, 64 * 1024));
   if (!key) throw EvidenceError("simulated TEE: cannot read the VCEK key " + path.string());
   return key;
 }
@@ -86,10 +62,10 @@ void create(const fs::path& dir) {
   X509Ptr vcek = make_certificate({"SEV-VCEK", start, end, false, std::move(vcek_extensions)}, vcek_key.get(),
                                   ask.get(), ask_key.get());
   // The key first, the ARK last: a folder with an ARK is complete.
-  write_file_atomic(dir / "vcek-key.pem", pem_of(vcek_key.get()), 0600);
-  write_file_atomic(dir / "vcek.pem", pem_of(vcek.get()), 0644);
-  write_file_atomic(dir / "ask.pem", pem_of(ask.get()), 0644);
-  write_file_atomic(dir / "ark.pem", pem_of(ark.get()), 0644);
+  write_file_atomic(dir / "vcek-key.pem", private_key_pem(vcek_key.get()), 0600);
+  write_file_atomic(dir / "vcek.pem", certificate_pem(vcek.get()), 0644);
+  write_file_atomic(dir / "ask.pem", certificate_pem(ask.get()), 0644);
+  write_file_atomic(dir / "ark.pem", certificate_pem(ark.get()), 0644);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "runtime/cli/kbs_command.h"
 
-#include <openssl/pem.h>
 
 #include <cstdio>
 #include <ctime>
@@ -21,20 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace ak = attest::kbs;
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-
-std::vector<uint8_t> pem_bytes(EVP_PKEY* key, bool private_key) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  int ok = private_key ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
-                       : PEM_write_bio_PUBKEY(bio.get(), key);
-  if (ok != 1) throw Error("cannot encode the admin key");
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return {data, data + size};
-}
 
 int run_serve(const std::string& config_path) {
   runtime::kbs::ServerSettings settings = runtime::kbs::load_server_settings(config_path);
@@ -59,8 +44,8 @@ int run_admin_keygen(const fs::path& out) {
   attest::EvpPkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) throw Error("admin key generation failed");
   fs::path public_path = out.string() + ".pub";
-  write_file_atomic(public_path, pem_bytes(key.get(), false), 0644);
-  write_file_atomic(out, pem_bytes(key.get(), true), 0600);
+  write_file_atomic(public_path, attest::public_key_pem(key.get()), 0644);
+  write_file_atomic(out, attest::private_key_pem(key.get()), 0600);
   std::printf("admin key: %s\npublic key for the broker's admin_public_key: %s\n", out.c_str(), public_path.c_str());
   return kExitOk;
 }

@@ -1,6 +1,5 @@
 #include "runtime/kbs/config.h"
 
-#include <openssl/pem.h>
 #include <sys/stat.h>
 
 #include "attest/error.h"
@@ -12,10 +11,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
 
 // A private key that others can read is refused rather than used.
 void require_owner_only(const fs::path& path) {
@@ -30,9 +25,7 @@ void require_owner_only(const fs::path& path) {
 attest::EvpPkeyPtr read_pem_key(const fs::path& path, bool private_key) {
   if (private_key) require_owner_only(path);
   auto pem = read_file(path, 64 * 1024);
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  attest::EvpPkeyPtr key(private_key ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
-                                     : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  attest::EvpPkeyPtr key = private_key ? attest::parse_private_key_pem(pem) : attest::parse_public_key_pem(pem);
   if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256) {
     throw Error(path.string() + " is not a PEM " + (private_key ? "private" : "public") + " P-256 key");
   }

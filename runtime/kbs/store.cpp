@@ -1,6 +1,5 @@
 #include "runtime/kbs/store.h"
 
-#include <openssl/pem.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -13,9 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
 
 }  // namespace
 
@@ -73,17 +69,10 @@ attest::EvpPkeyPtr ResourceStore::token_key() const {
   fs::path path = dir_ / "token-key.pem";
   if (!fs::exists(path)) {
     attest::EvpPkeyPtr key(EVP_EC_gen("P-256"));
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-    if (!key || !bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-      throw Error("cannot create the broker's token key");
-    }
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio.get(), &data);
-    write_file_atomic(path, std::span(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(size)), 0600);
+    if (!key) throw Error("cannot create the broker's token key");
+    write_file_atomic(path, attest::private_key_pem(key.get()), 0600);
   }
-  auto pem = read_file(path, 64 * 1024);
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  attest::EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  attest::EvpPkeyPtr key = attest::parse_private_key_pem(read_file(path, 64 * 1024));
   if (!key) throw Error("cannot read the broker's token key " + path.string());
   return key;
 }

@@ -1,9 +1,7 @@
 #include "tests/unit/attest/test_pki.h"
 
 #include <openssl/ec.h>
-#include <openssl/pem.h>
 
-#include <functional>
 #include <stdexcept>
 
 #include "common/file.h"
@@ -38,21 +36,12 @@ TlsServerFiles write_tls_server_pki(const std::filesystem::path& dir, bool names
                                     server_key.get(), intermediate.get(), intermediate_key.get());
 
   TlsServerFiles files{dir / "tls-ca.pem", dir / "tls-chain.pem", dir / "tls-key.pem"};
-  auto write_pem = [](const std::filesystem::path& path, int mode, const std::function<int(BIO*)>& write) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (write(bio) != 1) throw std::runtime_error("PEM encoding failed");
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio, &data);
-    write_file_atomic(path, std::vector<uint8_t>(data, data + size), mode);
-    BIO_free(bio);
-  };
-  write_pem(files.ca, 0644, [&](BIO* bio) { return PEM_write_bio_X509(bio, root.get()); });
-  write_pem(files.chain, 0644, [&](BIO* bio) {
-    return PEM_write_bio_X509(bio, server.get()) & PEM_write_bio_X509(bio, intermediate.get());
-  });
-  write_pem(files.key, 0600, [&](BIO* bio) {
-    return PEM_write_bio_PrivateKey(bio, server_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
+  write_file_atomic(files.ca, certificate_pem(root.get()), 0644);
+  std::vector<uint8_t> chain = certificate_pem(server.get());
+  std::vector<uint8_t> intermediate_pem = certificate_pem(intermediate.get());
+  chain.insert(chain.end(), intermediate_pem.begin(), intermediate_pem.end());
+  write_file_atomic(files.chain, chain, 0644);
+  write_file_atomic(files.key, private_key_pem(server_key.get()), 0600);
   return files;
 }
 
