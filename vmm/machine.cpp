@@ -11,6 +11,7 @@
 #include "vmm/arch/x86_64/regs.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
+#include "vmm/jail/thread_filter.h"
 #include "vmm/kvm/error.h"
 
 namespace shelter::vmm {
@@ -121,6 +122,12 @@ devices::VmExit Machine::run() {
   } catch (const std::system_error& e) {
     // The vCPUs already running must still be stopped and joined.
     exits_.request_exit({devices::VmExit::Reason::kError, 1, std::string("cannot start a vCPU thread: ") + e.what()});
+  }
+  // The main thread's filter comes last, so that no vCPU thread inherits it.
+  try {
+    jail::enter_thread(jail::ThreadKind::kMain);
+  } catch (const Error& e) {
+    exits_.request_exit({devices::VmExit::Reason::kError, 1, e.what()});
   }
   devices::VmExit exit = exits_.wait();
   spdlog::debug("VM exit: {}", exit.message);

@@ -42,6 +42,8 @@ class Machine {
   std::optional<std::chrono::microseconds> boot_time() const { return boot_timer_->boot_time(); }
   // Host input for the serial port (the terminal thread feeds it).
   devices::Serial& serial() noexcept { return *serial_; }
+  // The port I/O bus, for devices added before run() (the tests' devices).
+  devices::Bus& io_bus() noexcept { return buses_.io; }
 
  private:
   friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);
