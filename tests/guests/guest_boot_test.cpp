@@ -148,6 +148,9 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
     ASSERT_EQ(::pipe(out), 0);
     pid_t shelter = ::fork();
     if (shelter == 0) {
+      // No terminal on stdin: no terminal-input thread, so the VMM's threads
+      // are main and the vCPUs.
+      ::dup2(::open("/dev/null", O_RDONLY | O_CLOEXEC), STDIN_FILENO);
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       std::string cpus_text = std::to_string(cpus);
@@ -180,7 +183,7 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
         if (entry->d_name[0] != '.') tasks.insert(entry->d_name);
       ::closedir(dir);
     }
-    EXPECT_EQ(tasks.size(), 1 + cpus);  // main and the vCPUs (stdin is no terminal: no input thread)
+    EXPECT_EQ(tasks.size(), 1 + cpus);
     for (const std::string& task : tasks) {
       auto fields = status_fields(base + "/task/" + task + "/status");
       EXPECT_EQ(fields["CapEff"], "0000000000000000") << task;
