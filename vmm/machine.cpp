@@ -14,6 +14,7 @@
 #include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
+#include "vmm/jail/thread_filter.h"
 #include "vmm/kvm/error.h"
 #include "vmm/virtio/block.h"
 #include "vmm/virtio/console.h"
@@ -163,6 +164,12 @@ devices::VmExit Machine::run() {
   } catch (const std::system_error& e) {
     // The vCPUs already running must still be stopped and joined.
     exits_.request_exit({devices::VmExit::Reason::kError, 1, std::string("cannot start a vCPU thread: ") + e.what()});
+  }
+  // The main thread's filter comes last, so that no vCPU thread inherits it.
+  try {
+    jail::enter_thread(jail::ThreadKind::kMain);
+  } catch (const Error& e) {
+    exits_.request_exit({devices::VmExit::Reason::kError, 1, e.what()});
   }
   devices::VmExit exit = exits_.wait();
   spdlog::debug("VM exit: {}", exit.message);

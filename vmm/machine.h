@@ -61,6 +61,8 @@ class Machine {
   // only before run(). Throws VmmError when the bus or a window is full.
   void add_virtio_device(std::shared_ptr<virtio::VirtioDevice> device);
   pci::PciBus& pci() noexcept { return *pci_; }
+  // The port I/O bus, for devices added before run() (the tests' devices).
+  devices::Bus& io_bus() noexcept { return buses_.io; }
 
  private:
   friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);

@@ -7,6 +7,9 @@
 #include <sys/un.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +17,9 @@
 #include <fstream>
 #include <thread>
 #include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
 #include <ostream>
 #include <vector>
 
@@ -182,6 +188,87 @@ TEST(GuestBoot, ForeignPvhGuestResetsThroughTheI8042AndExitsZero) {
                          " </dev/null");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "hello from a PVH guest that knows nothing of Shelter\n");
+  }
+}
+
+std::map<std::string, std::string> status_fields(const std::string& path) {
+  std::map<std::string, std::string> fields;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (size_t colon = line.find(':'); colon != std::string::npos)
+      fields[line.substr(0, colon)] = line.substr(std::min(line.size(), line.find_first_not_of(" \t", colon + 1)));
+  return fields;
+}
+
+// The jailed VMM seen from outside while a probe guest runs: `shelter vm`
+// stays as the reaper, its one child is the VMM.
+TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
+  REQUIRE_KVM();
+  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
+  for (unsigned cpus : {1u, 2u}) {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    pid_t shelter = ::fork();
+    if (shelter == 0) {
+      // No terminal on stdin: no terminal-input thread, so the VMM's threads
+      // are main and the vCPUs.
+      ::dup2(::open("/dev/null", O_RDONLY | O_CLOEXEC), STDIN_FILENO);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      std::string cpus_text = std::to_string(cpus);
+      std::string cmdline = "hold cpus=" + cpus_text;
+      std::string kernel = kProbeDir + "/pvh-probe.elf";
+      ::execl(kShelter.c_str(), kShelter.c_str(), "vm", "--kernel", kernel.c_str(), "--cmdline", cmdline.c_str(),
+              "--cpus", cpus_text.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    std::string output;
+    char buffer[256];
+    for (ssize_t n; output.find("PROBE HOLD\n") == std::string::npos && (n = ::read(out[0], buffer, sizeof buffer)) > 0;)
+      output.append(buffer, static_cast<size_t>(n));
+    ASSERT_NE(output.find("PROBE HOLD\n"), std::string::npos) << output;
+    pid_t vmm = 0;
+    if (DIR* proc = ::opendir("/proc")) {
+      while (dirent* entry = ::readdir(proc)) {
+        pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+        if (pid > 0 && status_fields("/proc/" + std::to_string(pid) + "/status")["PPid"] == std::to_string(shelter))
+          vmm = pid;
+      }
+      ::closedir(proc);
+    }
+    ASSERT_GT(vmm, 0);
+    std::string base = "/proc/" + std::to_string(vmm);
+    std::set<std::string> tasks;
+    if (DIR* dir = ::opendir((base + "/task").c_str())) {
+      while (dirent* entry = ::readdir(dir))
+        if (entry->d_name[0] != '.') tasks.insert(entry->d_name);
+      ::closedir(dir);
+    }
+    EXPECT_EQ(tasks.size(), 1 + cpus);
+    for (const std::string& task : tasks) {
+      auto fields = status_fields(base + "/task/" + task + "/status");
+      EXPECT_EQ(fields["CapEff"], "0000000000000000") << task;
+      EXPECT_EQ(fields["CapBnd"], "0000000000000000") << task;
+      EXPECT_EQ(fields["NoNewPrivs"], "1") << task;
+      EXPECT_EQ(fields["Seccomp"], "2") << task;
+      EXPECT_NE(fields["Uid"].substr(0, 2), "0\t") << task;
+    }
+    std::ifstream mountinfo(base + "/mountinfo");
+    std::set<std::string> points;
+    for (std::string line; std::getline(mountinfo, line);) {
+      std::istringstream in(line);
+      std::string id, parent, device, root, point;
+      in >> id >> parent >> device >> root >> point;
+      points.insert(point);
+    }
+    EXPECT_EQ(points, (std::set<std::string>{"/", "/dev/kvm", kProbeDir + "/pvh-probe.elf"}));
+    // SIGTERM reaches the VMM through the reaper; it ends as by the signal.
+    ::kill(shelter, SIGTERM);
+    int status = 0;
+    ::waitpid(shelter, &status, 0);
+    ::close(out[0]);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
   }
 }
 

@@ -336,6 +336,12 @@ void probe_finish(const struct probe_boot *boot) {
     probe_put_dec(probe_failures);
     probe_puts("\n");
   }
+  if (probe_cmdline_value(boot->cmdline, "hold")) {
+    // Stay alive (busy, so the VMM cannot take it for a halt) while a test
+    // looks at the running VMM from outside; it ends the VMM itself.
+    probe_puts("PROBE HOLD\n");
+    for (;;) __asm__ volatile("pause");
+  }
   outb(PROBE_EXIT_PORT, probe_failures == 0 ? 0 : 1);
   for (;;) __asm__ volatile("cli; hlt");
 }
