@@ -84,6 +84,7 @@ class Machine {
   std::vector<std::unique_ptr<IrqLine>> pci_irqs_;
   std::unique_ptr<pci::PciBus> pci_;
   std::unique_ptr<devices::EventfdLoop> doorbells_;  // stops before the functions go
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> virtio_devices_;  // run() starts their threads
 };
 
 // Reads the kernel (and initrd), builds guest memory and loads the kernel,

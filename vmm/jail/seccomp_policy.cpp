@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include "common/error.h"
 #include "common/unique_fd.h"
 #include "vmm/kvm/error.h"
+#include "vmm/kvm/uapi.h"
 
 namespace shelter::vmm::jail {
 namespace {
@@ -22,6 +24,7 @@ constexpr ArgCheck kAny = ArgCheck::kNone;
 constexpr ArgCheck kIoctl = ArgCheck::kIoctlRequest;
 constexpr ArgCheck kNoExec = ArgCheck::kNotExecutable;
 constexpr ArgCheck kOwn = ArgCheck::kOwnProcess;
+constexpr ArgCheck kUnix = ArgCheck::kUnixDomain;
 
 // clang-format off
 const AllowedCall kCommonCalls[] = {
@@ -56,11 +59,35 @@ const AllowedCall kSanitizerCalls[] = {
 const AllowedCall kMainCalls[] = {
   {"close",           kAny,    0,      "the teardown closes the VM and vCPU descriptors"},
   {"fsync",           kAny,    0,      "spdlog flushes its sinks at exit"},
+  {"unlink",          kAny,    0,      "the teardown removes the vsock listening socket"},
+};
+
+const AllowedCall kVirtqueueCalls[] = {
+  {"pread64",         kAny,    0,      "virtio-blk reads a sector range of its disk file"},
+  {"pwrite64",        kAny,    0,      "virtio-blk writes a sector range of its disk file"},
+  {"fdatasync",       kAny,    0,      "virtio-blk's flush request"},
+  {"getrandom",       kAny,    0,      "virtio-rng fills the guest's buffers from the host's entropy"},
+  {"socket",          kUnix,   0,      "virtio-vsock: a guest connection opens a Unix socket to <uds>_<port>; AF_UNIX only"},
+  {"connect",         kAny,    0,      "virtio-vsock: ... and connects it (a path inside the jail root only)"},
+  {"sendto",          kAny,    0,      "virtio-vsock: the guest's bytes and the OK line go to the host socket"},
+  {"recvfrom",        kAny,    0,      "virtio-vsock: the host socket's bytes go to the guest"},
+  {"shutdown",        kAny,    0,      "virtio-vsock: the guest finished sending (SHUT_WR)"},
+  {"epoll_ctl",       kAny,    0,      "virtio-vsock: a new connection's socket joins the event thread's epoll"},
+  {"close",           kAny,    0,      "virtio-vsock: a connection ends (its socket closes)"},
+  {"ioctl",           kIoctl,  KVM_IRQ_LINE, "INTx: the device raises or lowers its PCI interrupt line"},
+  {"ioctl",           kIoctl,  shelter::vmm::kvm::uapi::kSetGsiRouting,
+                                       "MSI-X: a vector's first (or changed) message programs its GSI route"},
 };
 
 const AllowedCall kVcpuCalls[] = {
-  {"ioctl",           kIoctl,  KVM_RUN,      "run the guest until its next exit"},
-  {"ioctl",           kIoctl,  KVM_IRQ_LINE, "a device raises or lowers its interrupt line while handling an exit"},
+  {"ioctl",           kIoctl,  KVM_RUN,       "run the guest until its next exit"},
+  {"ioctl",           kIoctl,  KVM_IOEVENTFD, "the guest moved a virtio BAR: the doorbell ioeventfds follow it"},
+};
+
+const AllowedCall kDeviceCalls[] = {
+  {"epoll_wait",      kAny,    0,      "wait for a doorbell, a host vsock client, or the stop request"},
+  {"read",            kAny,    0,      "empty a doorbell eventfd"},
+  {"accept4",         kAny,    0,      "a host client connects to the vsock socket"},
 };
 
 const AllowedCall kTerminalInputCalls[] = {
@@ -70,9 +97,10 @@ const AllowedCall kTerminalInputCalls[] = {
 };
 
 const ThreadPolicy kPolicies[] = {
-  {ThreadKind::kMain,          "main",           kMainCalls},
-  {ThreadKind::kVcpu,          "vcpu",           kVcpuCalls},
-  {ThreadKind::kTerminalInput, "terminal-input", kTerminalInputCalls},
+  {ThreadKind::kMain,          "main",           kMainCalls,          false},
+  {ThreadKind::kVcpu,          "vcpu",           kVcpuCalls,          true},
+  {ThreadKind::kTerminalInput, "terminal-input", kTerminalInputCalls, false},
+  {ThreadKind::kDevice,        "device",         kDeviceCalls,        true},
 };
 // clang-format on
 
@@ -101,6 +129,9 @@ void add_rule(scmp_filter_ctx ctx, const AllowedCall& call, pid_t own_process) {
     case ArgCheck::kNotExecutable:
       rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, compare(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
       break;
+    case ArgCheck::kUnixDomain:
+      rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, compare(0, SCMP_CMP_EQ, AF_UNIX));
+      break;
     case ArgCheck::kOwnProcess:
       rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, compare(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(own_process)));
       break;
@@ -114,7 +145,9 @@ FilterContext build(ThreadKind kind, SeccompMode mode, pid_t own_process) {
   // A call from a foreign ABI (i386, x32) ends the process outright.
   if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc < 0)
     throw SystemError("seccomp: setting the foreign-architecture action", -rc);
-  for (std::span<const AllowedCall> table : {common_calls(), sanitizer_calls(), thread_policy(kind).calls})
+  const ThreadPolicy& policy = thread_policy(kind);
+  std::span<const AllowedCall> virtqueue = policy.serves_virtqueues ? virtqueue_calls() : std::span<const AllowedCall>();
+  for (std::span<const AllowedCall> table : {common_calls(), sanitizer_calls(), virtqueue, policy.calls})
     for (const AllowedCall& call : table) add_rule(ctx.get(), call, own_process);
   return ctx;
 }
@@ -141,6 +174,8 @@ const ThreadPolicy& thread_policy(ThreadKind kind) {
 }
 
 std::span<const AllowedCall> common_calls() { return kCommonCalls; }
+
+std::span<const AllowedCall> virtqueue_calls() { return kVirtqueueCalls; }
 
 std::span<const AllowedCall> sanitizer_calls() {
   if constexpr (kSanitizerBuild) return kSanitizerCalls;

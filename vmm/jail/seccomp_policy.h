@@ -24,6 +24,7 @@ enum class ArgCheck {
   kIoctlRequest,   // ioctl: the request (argument 1) equals the row's value
   kNotExecutable,  // mmap, mprotect: the protection (argument 2) lacks PROT_EXEC
   kOwnProcess,     // tgkill: the thread group (argument 0) is this process
+  kUnixDomain,     // socket: the domain (argument 0) is AF_UNIX
 };
 
 struct AllowedCall {
@@ -37,6 +38,9 @@ struct ThreadPolicy {
   ThreadKind kind;
   const char* name;  // how reports and docs name the thread kind
   std::span<const AllowedCall> calls;
+  // Whether the kind also gets virtqueue_calls(): the vCPU threads serve
+  // queues on MMIO exits, the device threads on doorbells.
+  bool serves_virtqueues;
 };
 
 // Every kind's table, in ThreadKind order.
@@ -45,6 +49,10 @@ const ThreadPolicy& thread_policy(ThreadKind kind);
 // What every thread may call, whatever its kind: memory, locks, the
 // terminal restore on SIGINT/SIGTERM, the violation report itself.
 std::span<const AllowedCall> common_calls();
+// What serving a virtqueue calls, on whichever thread does it: the disk's
+// reads, writes and flushes, the rng's entropy, vsock's connections to the
+// host's sockets, and the interrupts that announce used buffers.
+std::span<const AllowedCall> virtqueue_calls();
 // What the ASan/UBSan runtimes call on their own; empty unless the build
 // is a sanitizer build.
 std::span<const AllowedCall> sanitizer_calls();

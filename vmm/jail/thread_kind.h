@@ -9,6 +9,7 @@ enum class ThreadKind {
   kMain,           // builds the VM, starts the others, waits for the exit, tears down
   kVcpu,           // KVM_RUN and the device emulation its exits reach
   kTerminalInput,  // copies the host terminal's bytes into the serial port
+  kDevice,         // device threads: virtqueue doorbells (ioeventfds) and vsock's host sockets
 };
 
 }  // namespace shelter::vmm::jail

@@ -97,14 +97,16 @@ static_assert(sizeof(VsockConfig) == 8);
 
 class VsockDevice final : public VirtioDevice {
  public:
-  // Listens on uds_path (which must not exist yet) and starts the event
-  // thread; throws VmmError naming the path.
+  // Listens on uds_path (which must not exist yet); host clients wait in
+  // the listen backlog until start() starts the event thread. Throws
+  // VmmError naming the path.
   VsockDevice(uint64_t guest_cid, std::string uds_path);
   // Stops the event thread, closes every socket and removes uds_path.
   ~VsockDevice() override;
   VsockDevice(const VsockDevice&) = delete;
   VsockDevice& operator=(const VsockDevice&) = delete;
 
+  void start(std::function<void(const std::string&)> on_thread_failure) override;
   uint32_t device_id() const override { return kDeviceIdVsock; }
   uint64_t device_features() const override { return kCommonDeviceFeatures | kVsockFeatureStream; }
   std::vector<uint16_t> queue_max_sizes() const override {
@@ -186,7 +188,7 @@ class VsockDevice final : public VirtioDevice {
   std::optional<Key> last_served_;  // round-robin position among readable connections
   std::vector<uint8_t> scratch_;
 
-  std::thread thread_;  // last: starts after everything above exists
+  std::thread thread_;  // last: start() runs it once everything above exists
 };
 
 }  // namespace shelter::vmm::virtio

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,12 +33,14 @@
 #include <thread>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "tests/unit/vmm/fake_kvm_api.h"
 #include "tests/unit/vmm/forbidden_call_port.h"
 #include "vmm/devices/legacy/terminal_input.h"
 #include "vmm/devices/pseudo/exit_port.h"
 #include "vmm/jail/jail.h"
 #include "vmm/jail/thread_filter.h"
+#include "vmm/kvm/uapi.h"
 #include "vmm/machine.h"
 
 namespace shelter::vmm::jail {
@@ -83,7 +86,7 @@ std::string violation_line(const std::string& kind, const std::string& call, int
 }
 
 TEST(SeccompPolicy, EveryKindHasATableWithReasonsAndCompiles) {
-  ASSERT_EQ(thread_policies().size(), 3u);
+  ASSERT_EQ(thread_policies().size(), 4u);
   for (size_t i = 0; i < thread_policies().size(); ++i) {
     const ThreadPolicy& policy = thread_policies()[i];
     EXPECT_EQ(static_cast<size_t>(policy.kind), i) << policy.name;
@@ -104,7 +107,17 @@ TEST(SeccompPolicy, PseudoFilterCodeShowsTheTableAndTheDefaultAction) {
   EXPECT_NE(vcpu.find("$a1.lo32 == " + std::to_string(KVM_IRQ_LINE)), std::string::npos) << vcpu;
   EXPECT_EQ(vcpu.find("$a1.lo32 == " + std::to_string(KVM_CREATE_VCPU)), std::string::npos) << vcpu;
   EXPECT_EQ(vcpu.find("\"read\""), std::string::npos) << vcpu;
-  EXPECT_EQ(vcpu.find("\"socket\""), std::string::npos) << vcpu;
+  EXPECT_EQ(vcpu.find("\"accept4\""), std::string::npos) << vcpu;
+  // The MSI-X route and the doorbells' move are the vCPU's other KVM requests.
+  EXPECT_NE(vcpu.find("$a1.lo32 == " + std::to_string(shelter::vmm::kvm::uapi::kSetGsiRouting)), std::string::npos);
+  EXPECT_NE(vcpu.find("$a1.lo32 == " + std::to_string(KVM_IOEVENTFD)), std::string::npos) << vcpu;
+  std::string device = filter_text(ThreadKind::kDevice, SeccompMode::kKill, ::getpid());
+  // The device thread serves queues and waits for doorbells, but never runs the guest.
+  EXPECT_NE(device.find("\"epoll_wait\""), std::string::npos) << device;
+  EXPECT_NE(device.find("\"pread64\""), std::string::npos) << device;
+  EXPECT_NE(device.find("$a1.lo32 == " + std::to_string(KVM_IRQ_LINE)), std::string::npos) << device;
+  EXPECT_EQ(device.find("$a1.lo32 == " + std::to_string(KVM_RUN)), std::string::npos) << device;
+  EXPECT_EQ(device.find("$a1.lo32 == " + std::to_string(KVM_IOEVENTFD)), std::string::npos) << device;
   std::string terminal = filter_text(ThreadKind::kTerminalInput, SeccompMode::kLog, ::getpid());
   EXPECT_NE(terminal.find("action LOG"), std::string::npos) << terminal;
   EXPECT_NE(terminal.find("\"read\""), std::string::npos) << terminal;
@@ -118,11 +131,28 @@ TEST(ThreadFilter, AllowedCallsPassAndAForbiddenOneIsNamedWithStatus125) {
     std::vector<char> big(8 << 20, 'x');  // malloc's mmap, then munmap
     if (::ioctl(-1, KVM_RUN, 0) != -1 || errno != EBADF) return 2;  // allowed: the kernel answers
     std::fprintf(stderr, "allowed calls passed\n");
-    ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ::socket(AF_INET, SOCK_STREAM, 0);
     return 3;
   });
   EXPECT_EQ(r.status, kViolationExitStatus) << r.err;
   EXPECT_EQ(r.err, "allowed calls passed\n" + violation_line("vcpu", "socket", SYS_socket));
+}
+
+TEST(ThreadFilter, TheDeviceThreadServesQueuesButCannotRunTheGuest) {
+  ChildResult r = run_in_child([] {
+    arm_thread_filters(SeccompMode::kKill);
+    enter_thread(ThreadKind::kDevice);
+    char byte;
+    if (::pread(-1, &byte, 1, 0) != -1 || errno != EBADF) return 2;  // allowed: the kernel answers
+    if (::getrandom(&byte, 1, 0) != 1) return 2;
+    UniqueFd unix_socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!unix_socket) return 2;
+    std::fprintf(stderr, "allowed calls passed\n");
+    ::ioctl(-1, KVM_RUN, 0);
+    return 3;
+  });
+  EXPECT_EQ(r.status, kViolationExitStatus) << r.err;
+  EXPECT_EQ(r.err, "allowed calls passed\n" + violation_line("device", "ioctl", SYS_ioctl));
 }
 
 TEST(ThreadFilter, AnIoctlRequestOutsideTheListIsForbidden) {
@@ -151,7 +181,7 @@ TEST(ThreadFilter, LogModeLetsAForbiddenCallThrough) {
   ChildResult r = run_in_child([] {
     arm_thread_filters(SeccompMode::kLog);
     enter_thread(ThreadKind::kVcpu);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     return fd >= 0 ? 0 : 4;
   });
   EXPECT_EQ(r.status, 0) << r.err;
@@ -203,7 +233,7 @@ TEST(ThreadFilter, EachThreadGetsItsOwnFilterAndNoOtherThreadIsTouched) {
     std::fprintf(stderr, "main thread Seccomp %s\n", status_fields(main_status)["Seccomp"].c_str());
     std::thread forbidden([] {
       enter_thread(ThreadKind::kVcpu);
-      ::socket(AF_UNIX, SOCK_STREAM, 0);
+      ::socket(AF_INET, SOCK_STREAM, 0);
     });
     forbidden.join();
     return 3;
@@ -380,19 +410,20 @@ TEST(JailedMachine, EveryThreadIsFilteredWithoutCapabilitiesOrRootInAnEmptyRoot)
   ASSERT_GT(reaper, 0);
   pid_t vmm = child_of(reaper);
   ASSERT_GT(vmm, 0);
-  // The main thread applies its filter once the vCPU threads exist: wait
-  // (boundedly) until every thread reports one.
+  // The threads: main, the doorbell (device) thread and the vCPUs. The main
+  // thread applies its filter once the others exist: wait (boundedly) until
+  // every thread reports one.
   std::vector<std::string> tasks;
   for (int attempt = 0; attempt < 5000; ++attempt) {
     tasks = task_ids(vmm);
-    bool all_filtered = tasks.size() == 1 + cpus;
+    bool all_filtered = tasks.size() == 2 + cpus;
     for (const std::string& task : tasks)
       all_filtered = all_filtered &&
                      status_fields("/proc/" + std::to_string(vmm) + "/task/" + task + "/status")["Seccomp"] == "2";
     if (all_filtered) break;
     ::usleep(2000);
   }
-  ASSERT_EQ(tasks.size(), 1 + cpus);
+  ASSERT_EQ(tasks.size(), 2 + cpus);
   JailIdentity identity = default_jail_identity();
   for (const std::string& task : tasks) {
     auto fields = status_fields("/proc/" + std::to_string(vmm) + "/task/" + task + "/status");
