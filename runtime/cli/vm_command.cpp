@@ -54,6 +54,12 @@ vmm::jail::JailConfig jail_config(const VmOptions& options) {
   jail.devices = {"/dev/kvm"};
   jail.read_only_files = {options.vm.kernel};
   if (options.vm.initrd) jail.read_only_files.push_back(*options.vm.initrd);
+  for (const vmm::DiskConfig& disk : options.vm.disks)
+    (disk.read_only ? jail.read_only_files : jail.read_write_files).push_back(disk.path);
+  // The listening socket is created there, and guest connections dial the
+  // <uds>_<port> sockets beside it.
+  if (options.vm.vsock_uds)
+    jail.read_write_files.push_back(std::filesystem::absolute(*options.vm.vsock_uds).parent_path());
   jail.cpus = options.vm.cpus;
   jail.memory_limit_bytes = options.vm.memory_mib * 1024 * 1024 + kVmmMemoryOverhead +
                             file_size_or_zero(options.vm.kernel) +

@@ -32,6 +32,8 @@ namespace {
 using testing::run_command;
 
 const std::string kShelter = SHELTER_BINARY;
+// The user and group the jailed VMM runs as where a test names them.
+constexpr unsigned kJailId = 65534;
 const std::string kProbeDir = SHELTER_PROBE_DIR;
 
 bool kvm_usable() {
@@ -130,14 +132,22 @@ TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
   char fnv[16];
   std::snprintf(fnv, sizeof fnv, "%x", fnv1a(disk));
   // The guest connects to host port 5000: the VMM dials <uds>_5000, where
-  // this test echoes one connection's bytes.
-  std::string uds = (dir_ / "vsock").string();
+  // this test echoes one connection's bytes. The jailed VMM dials as its
+  // jail user, so the sockets' directory and the _5000 socket are that
+  // user's, as a deployment would arrange.
+  std::filesystem::path socket_dir = dir_ / "vsock-sockets";
+  std::filesystem::create_directory(socket_dir);
+  std::string uds = (socket_dir / "vsock").string();
   UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::snprintf(address.sun_path, sizeof address.sun_path, "%s_5000", uds.c_str());
   ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   ASSERT_EQ(::listen(listener.get(), 1), 0);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(socket_dir.c_str(), kJailId, kJailId), 0);
+    ASSERT_EQ(::chown(address.sun_path, kJailId, kJailId), 0);
+  }
   std::string echoed;
   std::thread echo([&] {
     UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -152,6 +162,7 @@ TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
       "cpus=" + std::to_string(c.cpus) + " pci=1 blk_size=51200 blk_fnv=" + fnv + " vsock_port=5000";
   auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/" + c.probe + " --cmdline '" + cmdline +
                        "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro --vsock-uds " + uds +
+                       " --jail-uid " + std::to_string(kJailId) + " --jail-gid " + std::to_string(kJailId) +
                        " </dev/null");
   ::shutdown(listener.get(), SHUT_RDWR);  // ends accept() if the guest never connected
   echo.join();
@@ -211,7 +222,7 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
     pid_t shelter = ::fork();
     if (shelter == 0) {
       // No terminal on stdin: no terminal-input thread, so the VMM's threads
-      // are main and the vCPUs.
+      // are main, the doorbell (device) thread and the vCPUs.
       ::dup2(::open("/dev/null", O_RDONLY | O_CLOEXEC), STDIN_FILENO);
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
@@ -245,7 +256,7 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
         if (entry->d_name[0] != '.') tasks.insert(entry->d_name);
       ::closedir(dir);
     }
-    EXPECT_EQ(tasks.size(), 1 + cpus);
+    EXPECT_EQ(tasks.size(), 2 + cpus);
     for (const std::string& task : tasks) {
       auto fields = status_fields(base + "/task/" + task + "/status");
       EXPECT_EQ(fields["CapEff"], "0000000000000000") << task;

@@ -15,10 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "common/error.h"
@@ -129,6 +131,11 @@ std::vector<Bind> open_binds(const JailConfig& config) {
   add(config.devices, MS_NOSUID | MS_NOEXEC);
   add(config.read_only_files, MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC);
   add(config.read_write_files, MS_NODEV | MS_NOSUID | MS_NOEXEC);
+  // Outer paths first: a bind inside a bound directory (a read-only disk in
+  // the vsock socket's directory) must land on top, not be hidden by it.
+  std::stable_sort(binds.begin(), binds.end(), [](const Bind& a, const Bind& b) {
+    return std::distance(a.target.begin(), a.target.end()) < std::distance(b.target.begin(), b.target.end());
+  });
   return binds;
 }
 
