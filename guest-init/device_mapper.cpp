@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "images/format.h"
+
 #include "common/error.h"
 #include "common/hex.h"
 
@@ -67,13 +69,13 @@ dev_t DeviceMapper::create(const std::string& name) {
   return static_cast<dev_t>(header_of(buffer).dev);
 }
 
-void DeviceMapper::load_read_only(const std::string& name, const std::vector<DmTarget>& targets) {
+void DeviceMapper::load_read_only(const std::string& name, const std::vector<DmTarget>& targets, bool secret) {
   size_t payload = 0;
   for (const DmTarget& t : targets) payload += sizeof(dm_target_spec) + align8(t.params.size() + 1);
   std::vector<uint8_t> buffer = request(name, payload);
   dm_ioctl header = header_of(buffer);
   header.target_count = static_cast<uint32_t>(targets.size());
-  header.flags = DM_READONLY_FLAG;
+  header.flags = DM_READONLY_FLAG | (secret ? DM_SECURE_DATA_FLAG : 0);
   std::memcpy(buffer.data(), &header, sizeof header);
 
   size_t offset = sizeof(dm_ioctl);
@@ -89,6 +91,13 @@ void DeviceMapper::load_read_only(const std::string& name, const std::vector<DmT
     std::memcpy(buffer.data() + offset + sizeof spec, t.params.data(), t.params.size());
     offset += size;
   }
+  struct Wipe {
+    std::vector<uint8_t>& buffer;
+    bool secret;
+    ~Wipe() {
+      if (secret) explicit_bzero(buffer.data(), buffer.size());
+    }
+  } wipe{buffer, secret};
   control_.ioctl(DM_TABLE_LOAD, buffer);
 }
 
@@ -132,6 +141,34 @@ dev_t setup_verity(DeviceMapper& mapper, const images::VerityParams& p, dev_t di
   mapper.load_read_only(kVerityDeviceName, {{0, p.data_size / kSector, "verity", verity_table(p, data, disk)}});
   mapper.resume(kVerityDeviceName);
   return verity;
+}
+
+std::string crypt_table(std::span<const uint8_t> key, dev_t lower) {
+  if (key.size() != images::kXtsKeySize) throw Error("the image key must be 64 bytes (AES-256-XTS)");
+  // Built in one reserved buffer so that no reallocation leaves a copy behind.
+  std::string hex = to_hex(key);
+  std::string device = std::to_string(major(lower)) + ":" + std::to_string(minor(lower));
+  std::string text;
+  text.reserve(64 + hex.size() + device.size());
+  text.append("aes-xts-plain64 ").append(hex).append(" 0 ").append(device).append(" 0");
+  explicit_bzero(hex.data(), hex.size());
+  return text;
+}
+
+dev_t setup_crypt(DeviceMapper& mapper, const images::VerityParams& p, dev_t verity, std::span<const uint8_t> key) {
+  constexpr uint64_t kSector = 512;
+  std::vector<DmTarget> table(1);
+  table[0].sector_count = p.data_size / kSector;
+  table[0].type = "crypt";
+  table[0].params = crypt_table(key, verity);
+  struct Wipe {
+    std::string& text;
+    ~Wipe() { explicit_bzero(text.data(), text.size()); }
+  } wipe{table[0].params};
+  dev_t crypt = mapper.create(kCryptDeviceName);
+  mapper.load_read_only(kCryptDeviceName, table, true);
+  mapper.resume(kCryptDeviceName);
+  return crypt;
 }
 
 bool verity_found_corruption(DeviceMapper& mapper) { return mapper.status(kVerityDeviceName).starts_with("C"); }

@@ -45,8 +45,10 @@ class DeviceMapper {
 
   // DM_DEV_CREATE; returns the new device's number.
   dev_t create(const std::string& name);
-  // DM_TABLE_LOAD into the inactive table, read-only.
-  void load_read_only(const std::string& name, const std::vector<DmTarget>& targets);
+  // DM_TABLE_LOAD into the inactive table, read-only. With secret set the
+  // table holds a key: the kernel wipes its copy of the buffer
+  // (DM_SECURE_DATA_FLAG) and this one is wiped before it is freed.
+  void load_read_only(const std::string& name, const std::vector<DmTarget>& targets, bool secret = false);
   // DM_DEV_SUSPEND without the suspend flag: makes the loaded table live.
   void resume(const std::string& name);
   // DM_TABLE_STATUS: the status text of the device's first target.
@@ -58,6 +60,7 @@ class DeviceMapper {
 
 inline constexpr const char* kDataDeviceName = "shelter-data";
 inline constexpr const char* kVerityDeviceName = "shelter-verity";
+inline constexpr const char* kCryptDeviceName = "shelter-crypt";
 
 // The verity target's table text for data on data_dev (starting at its block
 // 0) and the hash area on hash_dev at params.hash_offset. As with
@@ -68,6 +71,16 @@ std::string verity_table(const images::VerityParams& params, dev_t data_dev, dev
 // Maps the image's data area (a linear target at data_offset) and puts a
 // read-only verity device over it; returns the verity device's number.
 dev_t setup_verity(DeviceMapper& mapper, const images::VerityParams& params, dev_t disk);
+
+// The crypt target's table text: aes-xts-plain64 with the key in hex, IVs
+// counted in 512-byte sectors from the start of `lower` (as `shelter build
+// --encrypt` wrote them). The caller wipes the returned text.
+std::string crypt_table(std::span<const uint8_t> key, dev_t lower);
+
+// Puts a read-only dm-crypt device over the verity device (the hash tree is
+// over the ciphertext, so verity checks what crypt then decrypts); returns
+// its number. Wipes every copy of the key it made.
+dev_t setup_crypt(DeviceMapper& mapper, const images::VerityParams& params, dev_t verity, std::span<const uint8_t> key);
 
 // True when dm-verity has seen a block that does not match the root hash.
 bool verity_found_corruption(DeviceMapper& mapper);

@@ -1,8 +1,10 @@
 // guest-init: PID 1 of the Shelter guest. It takes the image parameters from
 // the measured kernel command line, loads the kernel modules it needs, puts
-// dm-verity over the image disk, mounts it with a writable overlay, switches
-// into it, runs the manifest's workload, relays its output, and reports how
-// it ended on the status channel before powering off.
+// dm-verity over the image disk (and, for an encrypted image, attests to the
+// key broker through the launcher's relay, then puts dm-crypt over verity
+// with the released key), mounts it with a writable overlay, switches into
+// it, runs the manifest's workload, relays its output, and reports how it
+// ended on the status channel before powering off.
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -22,6 +24,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -30,7 +34,9 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/unique_fd.h"
+#include "guest-init/attest_channel.h"
 #include "guest-init/device_mapper.h"
+#include "guest-init/key_release.h"
 #include "guest-init/status.h"
 #include "guest-init/workload.h"
 #include "images/kernel_cmdline.h"
@@ -44,7 +50,7 @@ constexpr size_t kMaxIndexFile = 8 << 20;
 constexpr size_t kMaxManifest = 1 << 20;
 constexpr auto kDiskWait = std::chrono::seconds(60);
 constexpr const char* kDiskSysfs = "/sys/block/vda/dev";
-constexpr const char* kVerityNode = "/dev/shelter-verity";
+constexpr const char* kImageNode = "/dev/shelter-image";
 constexpr const char* kLower = "/mnt/lower";
 constexpr const char* kWritable = "/mnt/rw";
 constexpr const char* kNewRoot = "/mnt/root";
@@ -71,8 +77,8 @@ void write_all(int fd, const char* data, size_t size) {
 }
 
 // A serial port in raw mode, so bytes pass unchanged.
-UniqueFd open_port(const char* path) {
-  UniqueFd fd(static_cast<int>(check_syscall(::open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC), std::string("opening ") + path)));
+UniqueFd open_port(const char* path, int access = O_WRONLY) {
+  UniqueFd fd(static_cast<int>(check_syscall(::open(path, access | O_NOCTTY | O_CLOEXEC), std::string("opening ") + path)));
   termios tio{};
   check_syscall(::tcgetattr(fd.get(), &tio), std::string("reading the settings of ") + path);
   ::cfmakeraw(&tio);
@@ -138,13 +144,13 @@ dev_t wait_for_disk() {
   throw Error("the image disk (virtio-blk /dev/vda) did not appear");
 }
 
-// Mounts the verified filesystem with a tmpfs overlay at kNewRoot and returns
-// the manifest read from the verified (lower) layer.
-images::Manifest mount_image(dev_t verity) {
-  ::unlink(kVerityNode);
-  check_syscall(::mknod(kVerityNode, S_IFBLK | 0600, verity), "creating the verity device node");
+// Mounts the verified (and decrypted) filesystem with a tmpfs overlay at
+// kNewRoot and returns the manifest read from the verified (lower) layer.
+images::Manifest mount_image(dev_t image) {
+  ::unlink(kImageNode);
+  check_syscall(::mknod(kImageNode, S_IFBLK | 0600, image), "creating the image device node");
   for (const char* dir : {"/mnt", kLower, kWritable, kNewRoot}) make_dir(dir, 0755);
-  mount_or_throw(kVerityNode, kLower, "erofs", MS_RDONLY, "", "mounting the image filesystem (erofs)");
+  mount_or_throw(kImageNode, kLower, "erofs", MS_RDONLY, "", "mounting the image filesystem (erofs)");
   mount_or_throw("tmpfs", kWritable, "tmpfs", 0, "mode=0755", "mounting the overlay's tmpfs");
   make_dir(std::string(kWritable) + "/upper", 0755);
   make_dir(std::string(kWritable) + "/work", 0755);
@@ -302,6 +308,24 @@ StatusMessage run_workload(const WorkloadPlan& plan, int stdout_port, int stderr
   return {StatusKind::kExited, WEXITSTATUS(*wait_status), {}};
 }
 
+// Attests to the broker through the launcher and puts dm-crypt over verity
+// with the released key, which lives only in the kernel afterwards.
+dev_t unlock_image(DeviceMapper& mapper, const images::GuestParams& params, dev_t verity) {
+  UniqueFd port = open_port(kAttestationPort, O_RDWR);
+  FrameStream channel(port.get());
+  ChannelTransport transport(channel);
+  auto exists = [](const char* path) { return ::access(path, F_OK) == 0; };
+  KernelTsmFs tsm;
+  std::unique_ptr<attest::kbs::EvidenceProvider> evidence =
+      make_evidence_provider(*params.key_release, channel, exists, tsm);
+  std::vector<uint8_t> key = obtain_image_key(*params.key_release, transport, *evidence, [] { return std::time(nullptr); });
+  struct Wipe {
+    std::vector<uint8_t>& key;
+    ~Wipe() { explicit_bzero(key.data(), key.size()); }
+  } wipe{key};
+  return setup_crypt(mapper, params.verity, verity, key);
+}
+
 bool verity_device_reports_corruption() {
   try {
     KernelDmControl control;
@@ -345,8 +369,9 @@ int guest_main() {
     dev_t disk = wait_for_disk();
     KernelDmControl control;
     DeviceMapper mapper(control);
-    dev_t verity = setup_verity(mapper, params.verity, disk);
-    images::Manifest manifest = mount_image(verity);
+    dev_t image = setup_verity(mapper, params.verity, disk);
+    if (params.key_release) image = unlock_image(mapper, params, image);
+    images::Manifest manifest = mount_image(image);
     switch_root();
     WorkloadPlan plan = plan_workload(manifest);
     final_status = run_workload(plan, stdout_port.get(), stderr_port.get(), status_port.get());

@@ -1,6 +1,7 @@
 #include "images/kernel_cmdline.h"
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -26,6 +27,9 @@ constexpr std::array<std::string_view, 8> kKeys = {
     "verity.alg",         "verity.data_block", "verity.hash_block", "verity.data_offset",
     "verity.data_size",   "verity.hash_offset", "verity.root",      "verity.salt"};
 
+constexpr std::array<std::string_view, 4> kKeyReleaseKeys = {"crypt", "tee", "kbs.resource", "kbs.pin"};
+constexpr size_t kMaxResource = 3 * 128 + 2;
+
 bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // Rejects anything guest-init could not hand to dm-verity as is.
@@ -48,6 +52,20 @@ void check(const VerityParams& v) {
     throw FormatError("kernel cmdline: verity root hash must be 32 bytes");
   if (v.salt.empty() || v.salt.size() > kMaxSaltSize)
     throw FormatError("kernel cmdline: verity salt must be 1..256 bytes");
+}
+
+void check(const KeyReleaseParams& k) {
+  if (k.cipher != "aes-xts-plain64") throw FormatError("kernel cmdline: shelter.crypt must be aes-xts-plain64");
+  if (k.tee != "sim" && k.tee != "snp" && k.tee != "tdx") throw FormatError("kernel cmdline: shelter.tee must be sim, snp or tdx");
+  size_t slashes = 0;
+  for (char c : k.resource) {
+    if (c == '/') ++slashes;
+    else if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      throw FormatError("kernel cmdline: shelter.kbs.resource holds a character outside [A-Za-z0-9._/-]");
+  }
+  if (slashes != 2 || k.resource.size() > kMaxResource)
+    throw FormatError("kernel cmdline: shelter.kbs.resource must be <repository>/<type>/<tag>");
+  if (k.broker_key_sha256.size() != 32) throw FormatError("kernel cmdline: shelter.kbs.pin must be 32 bytes");
 }
 
 uint64_t parse_decimal(std::string_view key, std::string_view text) {
@@ -86,8 +104,15 @@ std::string format_kernel_cmdline(const GuestParams& params) {
       to_hex(v.root_hash),
       to_hex(v.salt)};
   std::string out(kKernelOptions);
+  if (params.key_release) out += " " + std::string(kAttestationUartOption);
   for (size_t i = 0; i < kKeys.size(); ++i)
     out += " " + std::string(kPrefix) + std::string(kKeys[i]) + "=" + values[i];
+  if (const std::optional<KeyReleaseParams>& k = params.key_release) {
+    check(*k);
+    std::array<std::string, kKeyReleaseKeys.size()> release = {k->cipher, k->tee, k->resource, to_hex(k->broker_key_sha256)};
+    for (size_t i = 0; i < kKeyReleaseKeys.size(); ++i)
+      out += " " + std::string(kPrefix) + std::string(kKeyReleaseKeys[i]) + "=" + release[i];
+  }
   return out;
 }
 
@@ -108,6 +133,7 @@ GuestParams parse_kernel_cmdline(std::string_view cmdline) {
     std::string_view key = token.substr(0, equals);
     bool known = false;
     for (std::string_view k : kKeys) known = known || k == key;
+    for (std::string_view k : kKeyReleaseKeys) known = known || k == key;
     if (!known) throw FormatError("kernel cmdline: unknown key shelter." + std::string(key));
     if (!found.emplace(key, token.substr(equals + 1)).second)
       throw FormatError("kernel cmdline: shelter." + std::string(key) + " given twice");
@@ -126,6 +152,20 @@ GuestParams parse_kernel_cmdline(std::string_view cmdline) {
   v.root_hash = parse_hex("verity.root", found["verity.root"]);
   v.salt = parse_hex("verity.salt", found["verity.salt"]);
   check(v);
+
+  size_t release_keys = 0;
+  for (std::string_view key : kKeyReleaseKeys) release_keys += found.contains(key);
+  if (release_keys != 0 && release_keys != kKeyReleaseKeys.size())
+    throw FormatError("kernel cmdline: shelter.crypt, shelter.tee, shelter.kbs.resource and shelter.kbs.pin go together");
+  if (release_keys != 0) {
+    KeyReleaseParams k;
+    k.cipher = std::string(found["crypt"]);
+    k.tee = std::string(found["tee"]);
+    k.resource = std::string(found["kbs.resource"]);
+    k.broker_key_sha256 = parse_hex("kbs.pin", found["kbs.pin"]);
+    check(k);
+    params.key_release = std::move(k);
+  }
   return params;
 }
 

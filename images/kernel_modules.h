@@ -14,10 +14,11 @@
 namespace shelter::images {
 
 // What guest-init needs that Debian's kernel builds as modules: the virtio
-// PCI transport and disk, device-mapper verity, the image filesystem and the
-// overlay that makes it writable.
-inline constexpr std::array<std::string_view, 5> kGuestModules = {
-    "virtio_pci", "virtio_blk", "dm_verity", "erofs", "overlay"};
+// PCI transport and disk, device-mapper verity and crypt (with the XTS
+// template: there is no modprobe in the guest to load it on demand), the
+// image filesystem and the overlay that makes it writable.
+inline constexpr std::array<std::string_view, 7> kGuestModules = {
+    "virtio_pci", "virtio_blk", "dm_verity", "dm_crypt", "xts", "erofs", "overlay"};
 
 struct ModuleLoad {
   std::string path;  // relative to the modules directory, as in modules.dep

@@ -1,51 +1,7 @@
 #include "attest/kbs/client.h"
 
-#include <httplib.h>
-
-#include <thread>
-
 namespace shelter::attest::kbs {
 namespace {
-
-class HttpTransport : public Transport {
- public:
-  HttpTransport(std::string url, RetryPolicy retry) : url_(std::move(url)), retry_(retry) {}
-
-  HttpResponse send(const HttpRequest& request) override {
-    std::string last_error;
-    auto backoff = retry_.backoff;
-    for (int attempt = 1; attempt <= retry_.attempts; ++attempt) {
-      httplib::Client client(url_);
-      if (!client.is_valid()) throw KbsUnavailable("key broker URL '" + url_ + "' is not a supported http:// URL");
-      client.set_connection_timeout(retry_.timeout);
-      client.set_read_timeout(retry_.timeout);
-      client.set_write_timeout(retry_.timeout);
-      httplib::Headers headers;
-      if (!request.cookie.empty()) headers.emplace("Cookie", request.cookie);
-      if (!request.authorization.empty()) headers.emplace("Authorization", request.authorization);
-      auto result = request.method == "GET" ? client.Get(request.path, headers)
-                                            : client.Post(request.path, headers, request.body, "application/json");
-      if (result) {
-        HttpResponse response{result->status, result->body, result->get_header_value("Set-Cookie")};
-        // A broker that is up but overloaded or restarting is retried too.
-        if (response.status != 502 && response.status != 503 && response.status != 504) return response;
-        last_error = "HTTP " + std::to_string(response.status);
-      } else {
-        last_error = httplib::to_string(result.error());
-      }
-      if (attempt < retry_.attempts) {
-        std::this_thread::sleep_for(backoff);
-        backoff *= 2;
-      }
-    }
-    throw KbsUnavailable("key broker at " + url_ + " is unreachable after " + std::to_string(retry_.attempts) +
-                         " attempts: " + last_error);
-  }
-
- private:
-  std::string url_;
-  RetryPolicy retry_;
-};
 
 std::string session_cookie(const std::string& set_cookie) {
   auto end = set_cookie.find(';');
@@ -58,10 +14,6 @@ std::string session_cookie(const std::string& set_cookie) {
 KbsRefused::KbsRefused(Problem problem)
     : Error("key broker refused (" + problem.type + ", HTTP " + std::to_string(problem.status) + "): " + problem.detail),
       problem_(std::move(problem)) {}
-
-std::unique_ptr<Transport> make_http_transport(const std::string& url, RetryPolicy retry) {
-  return std::make_unique<HttpTransport>(url, retry);
-}
 
 RcarClient::RcarClient(Transport& transport, EvidenceProvider& provider) : transport_(transport), provider_(provider) {}
 
@@ -92,12 +44,27 @@ std::string RcarClient::attest() {
   if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
     throw KbsRefused(Problem{attested.status, "InvalidResponse", "the attest answer holds no token"});
   }
-  token_ = body["token"].get<std::string>();
+  std::string token = body["token"].get<std::string>();
+  if (token_check_) token_check_(token);
+  token_ = std::move(token);
   return token_;
 }
 
+// The transport resends a request whose answer it lost; when that was an
+// /attest the broker had already served, the resend meets a spent nonce
+// (seen with 200 sessions at once on a loaded machine). One more handshake,
+// with a fresh nonce, answers that; the broker still refuses any replay.
+void RcarClient::attest_with_fresh_nonce_after_lost_answer() {
+  try {
+    attest();
+  } catch (const KbsRefused& refused) {
+    if (refused.problem().type != "NonceReused") throw;
+    attest();
+  }
+}
+
 std::vector<uint8_t> RcarClient::get_resource(const ResourceId& id) {
-  if (!key_) attest();
+  if (!key_) attest_with_fresh_nonce_after_lost_answer();
   const std::string path = "/kbs/v0/resource/" + id.path();
   HttpResponse response = transport_.send({"GET", path, "", cookie_});
   if (response.status == 401) {

@@ -6,6 +6,7 @@
 // and tests can call a broker in-process.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -76,20 +77,27 @@ class RcarClient {
  public:
   RcarClient(Transport& transport, EvidenceProvider& provider);
 
+  // Called with every attestation token before it is accepted (guest-init
+  // checks that the broker is the pinned one); throws to reject it.
+  void set_token_check(std::function<void(const std::string& token)> check) { token_check_ = std::move(check); }
+
   // Runs the handshake with a fresh TEE key; returns the attestation token.
-  // Throws KbsRefused or KbsUnavailable.
+  // Throws KbsRefused or KbsUnavailable, or what the token check throws.
   std::string attest();
+
   // Attests first when needed, then fetches and decrypts the resource.
   std::vector<uint8_t> get_resource(const ResourceId& id);
 
  private:
   HttpResponse exchange(const std::string& method, const std::string& path, const std::string& body);
+  void attest_with_fresh_nonce_after_lost_answer();
 
   Transport& transport_;
   EvidenceProvider& provider_;
   std::string cookie_;
   std::unique_ptr<TeeKeyPair> key_;
   std::string token_;
+  std::function<void(const std::string&)> token_check_;
 };
 
 }  // namespace shelter::attest::kbs

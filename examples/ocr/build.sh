@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the OCR example image: Debian's tesseract (an LSTM neural network)
 # with its English model, bundled with --add-binary (no base image), and a
-# sample picture of text baked into the image.
+# sample picture of text baked into the image; encrypted, with the key in the
+# local keystore ($SHELTER_HOME), so that `shelter run` attests for it.
 # Usage: examples/ocr/build.sh [IMG]   (default: build/examples/ocr.img)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ cp "$tessdata/eng.traineddata" "$stage$tessdata/"
 cp "$here/sample.png" "$stage/data/"
 
 mkdir -p "$(dirname "$out")"
-"$shelter" build "$stage" -o "$out" --force \
+"$shelter" build "$stage" -o "$out" --force --encrypt \
   --add-binary /usr/bin/tesseract \
   --entrypoint "/usr/bin/tesseract /data/sample.png -" \
   --env OMP_THREAD_LIMIT=1 --env "TESSDATA_PREFIX=$tessdata"

@@ -96,6 +96,10 @@ std::vector<std::string> qemu_arguments(const launcher::VmConfig& config, Accele
     std::string id = "port" + std::to_string(port++);
     args.insert(args.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(fd), "-serial", "chardev:" + id});
   }
+  // q35 has four ISA UARTs; the fifth port is a PCI one.
+  if (channels.attestation >= 0)
+    args.insert(args.end(), {"-chardev", "socket,id=attest,fd=" + std::to_string(channels.attestation), "-device",
+                             "pci-serial,chardev=attest"});
   return args;
 }
 
@@ -120,8 +124,8 @@ std::unique_ptr<RunningVm> QemuBackend::start(const launcher::VmConfig& config,
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
-    for (int fd : {channels.console, channels.stdout_port, channels.stderr_port, channels.status})
-      ::fcntl(fd, F_SETFD, 0);
+    for (int fd : {channels.console, channels.stdout_port, channels.stderr_port, channels.status, channels.attestation})
+      if (fd >= 0) ::fcntl(fd, F_SETFD, 0);
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }

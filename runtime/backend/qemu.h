@@ -2,7 +2,8 @@
 // The QEMU backend: qemu-system-x86_64 with the q35 machine (Debian's 6.1
 // kernel finds no PCI on microvm), KVM where the processor has hardware
 // virtualisation, TCG otherwise; virtio-blk-pci for the image, four serial
-// ports on the launcher's sockets, no network, no default devices.
+// ports on the launcher's sockets (a fifth, PCI one for attestation), no
+// network, no default devices.
 #include <string>
 #include <vector>
 

@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 
 namespace shelter::runtime::kbs {
@@ -42,7 +45,15 @@ int HttpServer::bind(const std::string& host, int port) {
 void HttpServer::serve() { server_->listen_after_bind(); }
 
 void HttpServer::start() {
-  thread_ = std::thread([this] { serve(); });
+  // The server's threads (and the pool they start) take no signals: a
+  // process that embeds the broker, such as the launcher waiting on a
+  // signalfd for SIGCHLD, must receive them on its own thread.
+  thread_ = std::thread([this] {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    serve();
+  });
   // stop() only interrupts a server that is already listening.
   while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -94,23 +95,24 @@ VmConfig make_vm_config(const fs::path& image, const images::VerityParams& verit
   config.initramfs = work_dir / "initramfs.cpio";
   std::vector<uint8_t> initramfs = images::build_initramfs(options.guest_init, kernel);
   write_file_atomic(config.initramfs, initramfs, 0600);
-  config.cmdline = images::format_kernel_cmdline(images::GuestParams{verity});
+  config.cmdline = images::format_kernel_cmdline(images::GuestParams{verity, options.key_release});
   config.disk = image;
   config.memory_mib = options.memory_mib;
   config.cpus = options.cpus;
   return config;
 }
 
-int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions& options) {
+int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions& options, AttestationRelay* relay) {
+  enum { kConsole, kStdout, kStderr, kStatus, kAttestation, kChannels };
   // Host ends [i][0] stay here, guest ends [i][1] go to the VMM.
-  std::array<UniqueFd, 4> host, guest;
+  std::array<UniqueFd, kChannels> host, guest;
   for (size_t i = 0; i < host.size(); ++i) {
+    if (i == kAttestation && !relay) continue;
     int pair[2];
     check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "socketpair");
     host[i].reset(pair[0]);
     guest[i].reset(pair[1]);
   }
-  enum { kConsole, kStdout, kStderr, kStatus };
 
   sigset_t handled, previous;
   sigemptyset(&handled);
@@ -123,7 +125,8 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
   UniqueFd signals(static_cast<int>(check_syscall(::signalfd(-1, &handled, SFD_CLOEXEC), "signalfd")));
 
   std::unique_ptr<backend::RunningVm> vm =
-      backend.start(config, {guest[kConsole].get(), guest[kStdout].get(), guest[kStderr].get(), guest[kStatus].get()});
+      backend.start(config, {guest[kConsole].get(), guest[kStdout].get(), guest[kStderr].get(), guest[kStatus].get(),
+                             guest[kAttestation].get()});
   for (UniqueFd& fd : guest) fd.reset();
 
   using Clock = std::chrono::steady_clock;
@@ -136,7 +139,7 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
   std::optional<int> vm_status;
   int stopped_by_signal = 0;
   bool timed_out = false;
-  std::array<bool, 4> open = {true, true, true, true};
+  std::array<bool, kChannels> open = {true, true, true, true, relay != nullptr};
 
   auto read_channel = [&](size_t i) {
     char buffer[16384];
@@ -154,21 +157,30 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
       console.append(buffer, size);
       if (console.size() > kConsoleTail) console.erase(0, console.size() - kConsoleTail);
     }
+    if (i == kAttestation && protocol_error.empty()) {
+      try {
+        std::string answer = relay->feed({reinterpret_cast<const uint8_t*>(buffer), size});
+        write_all(host[kAttestation].get(), answer.data(), answer.size());
+      } catch (const guest::ChannelError& e) {
+        protocol_error = std::string("the guest broke the attestation channel protocol: ") + e.what();
+        vm->stop();
+      }
+    }
     if (i == kStatus && protocol_error.empty()) {
       try {
         status.feed({reinterpret_cast<const uint8_t*>(buffer), size});
       } catch (const guest::ProtocolError& e) {
-        protocol_error = e.what();
+        protocol_error = std::string("the guest broke the status protocol: ") + e.what();
         vm->stop();
       }
     }
   };
 
   // Runs until the VMM has exited and every channel reached end of file.
-  while (!vm_status || open[kConsole] || open[kStdout] || open[kStderr] || open[kStatus]) {
-    std::array<pollfd, 5> fds{};
-    for (size_t i = 0; i < 4; ++i) fds[i] = {open[i] ? host[i].get() : -1, POLLIN, 0};
-    fds[4] = {signals.get(), POLLIN, 0};
+  while (!vm_status || std::find(open.begin(), open.end(), true) != open.end()) {
+    std::array<pollfd, kChannels + 1> fds{};
+    for (size_t i = 0; i < kChannels; ++i) fds[i] = {open[i] ? host[i].get() : -1, POLLIN, 0};
+    fds[kChannels] = {signals.get(), POLLIN, 0};
     int timeout_ms = -1;
     if (deadline && !vm_status)
       timeout_ms = static_cast<int>(std::max<int64_t>(
@@ -180,9 +192,9 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
       vm->stop();
     }
     if (ready <= 0) continue;
-    for (size_t i = 0; i < 4; ++i)
+    for (size_t i = 0; i < kChannels; ++i)
       if (fds[i].revents) read_channel(i);
-    if (!(fds[4].revents & POLLIN)) continue;
+    if (!(fds[kChannels].revents & POLLIN)) continue;
     signalfd_siginfo info{};
     if (::read(signals.get(), &info, sizeof info) != sizeof info) continue;
     if (info.ssi_signo == SIGCHLD) {
@@ -199,7 +211,7 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
     return 128 + stopped_by_signal;
   }
   if (!protocol_error.empty()) {
-    print_error("the guest broke the status protocol: " + protocol_error);
+    print_error(protocol_error);
     return kExitSetupFailure;
   }
   if (const std::optional<guest::StatusMessage>& final = status.final_status()) {
@@ -227,16 +239,28 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
   return kExitSetupFailure;
 }
 
-int run_image(const fs::path& image, const images::VerityParams& verity, const RunOptions& options) {
+int run_image(const fs::path& image, const images::VerityParams& verity, RunOptions options,
+              const std::optional<KeyReleaseOptions>& key_release) {
   WorkDir work;
+  std::optional<KeyRelease> release;
+  if (key_release) {
+    release.emplace(*key_release, work.path() / "kbs");
+    options.key_release = release->guest_params();
+  }
   VmConfig config = make_vm_config(image, verity, options, work.path());
+  AttestationRelay* relay = nullptr;
+  if (release) {
+    release->expect_launch(simulated_launch_digest(config));
+    if (!options.test_cmdline_tamper.empty()) config.cmdline += " " + options.test_cmdline_tamper;
+    relay = &release->relay_for(simulated_launch_digest(config));
+  }
   backend::Accelerator accelerator = backend::Accelerator::kKvm;
   if (!backend::hardware_virtualisation_available()) {
     accelerator = backend::Accelerator::kTcg;
     std::fprintf(stderr, "shelter: notice: no hardware virtualisation (KVM with VMX/SVM); emulating the guest with QEMU TCG, which is much slower\n");
   }
   backend::QemuBackend qemu(accelerator);
-  return run_vm(config, qemu, options);
+  return run_vm(config, qemu, options, relay);
 }
 
 }  // namespace shelter::launcher

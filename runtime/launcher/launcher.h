@@ -7,8 +7,11 @@
 #include <optional>
 #include <string>
 
+#include "images/kernel_cmdline.h"
 #include "images/verity_params.h"
 #include "runtime/backend/backend.h"
+#include "runtime/launcher/attestation_relay.h"
+#include "runtime/launcher/key_release.h"
 #include "runtime/launcher/vm_config.h"
 
 namespace shelter::launcher {
@@ -26,6 +29,11 @@ struct RunOptions {
   uint32_t cpus = 1;
   std::optional<uint32_t> timeout_seconds;
   bool show_kernel_console = false;  // copy the guest kernel's console to stderr
+  // Encrypted images: how guest-init gets the key (on the measured command line).
+  std::optional<images::KeyReleaseParams> key_release;
+  // Tests only: appended to the command line after the reference digest was
+  // taken, as a host that changes the launch would (SHELTER_TEST_TAMPER_CMDLINE).
+  std::string test_cmdline_tamper;
 };
 
 // Where shelter-init lives: next to the running executable.
@@ -38,10 +46,14 @@ VmConfig make_vm_config(const std::filesystem::path& image, const images::Verity
 
 // Boots the VM and returns the exit status for `shelter run`; prints
 // `shelter: error: ...` itself for every outcome but the workload's own exit.
-int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions& options);
+// With a relay, the guest gets the attestation channel.
+int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions& options,
+           AttestationRelay* relay = nullptr);
 
 // make_vm_config and run_vm with the QEMU backend (KVM or TCG, the latter
-// with a notice) and a private working folder removed afterwards.
-int run_image(const std::filesystem::path& image, const images::VerityParams& verity, const RunOptions& options);
+// with a notice) and a private working folder removed afterwards. With
+// key_release (an encrypted image) the guest attests for its key first.
+int run_image(const std::filesystem::path& image, const images::VerityParams& verity, RunOptions options,
+              const std::optional<KeyReleaseOptions>& key_release = std::nullopt);
 
 }  // namespace shelter::launcher

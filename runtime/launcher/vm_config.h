@@ -17,12 +17,14 @@ struct VmConfig {
 };
 
 // The host ends of the guest's serial ports, in guest order (ttyS0..ttyS3):
-// kernel console, workload stdout, workload stderr, status channel.
+// kernel console, workload stdout, workload stderr, status channel; and,
+// for an encrypted image, the attestation channel (ttyS4, a PCI UART).
 struct GuestChannelFds {
   int console = -1;
   int stdout_port = -1;
   int stderr_port = -1;
   int status = -1;
+  int attestation = -1;  // -1: none
 };
 
 }  // namespace shelter::launcher

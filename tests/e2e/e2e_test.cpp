@@ -170,5 +170,69 @@ TEST_F(EndToEnd, ShelterBuildThenRun) {
   EXPECT_EQ(r.out, "built-by-shelter\nMODE=cli\n");
 }
 
+// Encrypted images: the guest attests to the launcher's embedded broker (the
+// simulated TEE) for its key. Each test boots once.
+class EncryptedEndToEnd : public EndToEnd {
+ protected:
+  fs::path build_encrypted() {
+    fs::path stage = dir_ / "rootfs";
+    fs::create_directories(stage / "bin");
+    fs::copy_file(SHELTER_PROBE, stage / "bin/probe");
+    fs::path image = dir_ / "sealed.img";
+    CommandResult built = shelter("build " + stage.string() + " -o " + image.string() +
+                                  " --entrypoint '/bin/probe out released-and-decrypted' --encrypt");
+    EXPECT_EQ(built.status, 0) << built.err;
+    return image;
+  }
+  CommandResult shelter(const std::string& args, const std::string& env = "") {
+    return run_command(env + " SHELTER_HOME=" + (dir_ / "home").string() + " " + SHELTER_BINARY + " " + args);
+  }
+  static void expect_refused(const CommandResult& r, const std::string& reason) {
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_EQ(r.out, "");  // the workload never ran
+    EXPECT_NE(r.err.find("shelter: error: guest setup failed: " + reason), std::string::npos) << r.err;
+  }
+};
+
+TEST_F(EncryptedEndToEnd, RunsThroughAttestationWithTheSimulatedTee) {
+  CommandResult r = shelter("run " + build_encrypted().string() + " --timeout 280");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "released-and-decrypted\n");
+  EXPECT_NE(r.err.find("simulated TEE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("NO confidentiality"), std::string::npos) << r.err;
+}
+
+// A host that changes the command line after the reference digest was taken
+// (the same holds for the kernel and initramfs: all are in the digest).
+TEST_F(EncryptedEndToEnd, ChangedLaunchIsRefusedByTheBrokersPolicy) {
+  CommandResult r = shelter("run " + build_encrypted().string() + " --timeout 280", "SHELTER_TEST_TAMPER_CMDLINE=tampered=1");
+  expect_refused(r, "key broker refused (PolicyDeny, HTTP 403)");
+  EXPECT_NE(r.err.find("measurement is not one of the reference values"), std::string::npos) << r.err;
+}
+
+TEST_F(EncryptedEndToEnd, BrokerThatIsDownIsAClearErrorAfterBoundedRetries) {
+  fs::path image = build_encrypted();
+  fs::path key = dir_ / "broker.pem";
+  run("openssl ecparam -name prime256v1 -genkey -noout -out " + key.string() + " && openssl pkey -in " + key.string() +
+      " -pubout -out " + key.string() + ".pub");
+  // Port 9 (discard) on loopback: nothing listens there.
+  CommandResult r = shelter("run " + image.string() + " --kbs http://127.0.0.1:9 --kbs-key " + key.string() +
+                            ".pub --timeout 280");
+  expect_refused(r, "key broker at http://127.0.0.1:9 is unreachable after 3 attempts");
+}
+
+TEST_F(EncryptedEndToEnd, WrongKeyNeverRunsTheWorkload) {
+  fs::path image = build_encrypted();
+  fs::path keys = dir_ / "home" / "keys";
+  ASSERT_EQ(std::distance(fs::directory_iterator(keys), fs::directory_iterator()), 1);
+  fs::path key = fs::directory_iterator(keys)->path();
+  std::vector<uint8_t> bytes = read_file(key, 1024);
+  bytes[0] ^= 0xff;
+  fs::remove(key);
+  write_file_atomic(key, bytes, 0600);
+  CommandResult r = shelter("run " + image.string() + " --timeout 280");
+  expect_refused(r, "mounting the image filesystem (erofs)");
+}
+
 }  // namespace
 }  // namespace shelter

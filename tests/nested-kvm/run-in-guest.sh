@@ -66,17 +66,18 @@ printf '%q ' "$@" > "$stage/command"
 # The initramfs is rootfs, which pivot_root refuses (EINVAL), so the
 # jailed VMM could not build its root there: /init first copies itself onto
 # a tmpfs and switches to it, as an installed system's real root would be.
+# Files added under /tmp travel with it, so /tmp is copied, not remounted.
 cat > "$root/init" <<INIT
 #!/bin/sh
 if [ ! -e /.on-tmpfs ]; then
   mkdir -p /newroot && mount -t tmpfs -o mode=0755 root /newroot
   for entry in /*; do
-    case "\$entry" in /newroot|/proc|/sys|/dev|/tmp) ;; *) cp -a "\$entry" /newroot/ ;; esac
+    case "\$entry" in /newroot|/proc|/sys|/dev) ;; *) cp -a "\$entry" /newroot/ ;; esac
   done
-  mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp && touch /newroot/.on-tmpfs
+  mkdir -p /newroot/proc /newroot/sys /newroot/dev && touch /newroot/.on-tmpfs
   exec switch_root /newroot /init
 fi
-mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in irqbypass kvm ccp kvm-amd; do insmod /modules/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
 if [ -c /dev/kvm ]; then
   $(cat "$stage/command")

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "common/error.h"
@@ -101,6 +102,42 @@ TEST(DeviceMapper, SetupIssuesLinearThenVerityReadOnly) {
   EXPECT_EQ(v.start_sector, 0u);
   EXPECT_EQ(v.sector_count, 80u);
   EXPECT_EQ(v.params, verity_table(params(), makedev(254, 0), makedev(253, 0)));
+}
+
+TEST(DeviceMapper, CryptTableIsXtsPlain64OverTheWholeLowerDevice) {
+  std::vector<uint8_t> key(64);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  std::string hex;
+  for (uint8_t b : key) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", b);
+    hex += two;
+  }
+  EXPECT_EQ(crypt_table(key, makedev(254, 1)), "aes-xts-plain64 " + hex + " 0 254:1 0");
+  EXPECT_THROW(crypt_table(std::vector<uint8_t>(32), makedev(254, 1)), Error);
+}
+
+// Crypt goes on top of verity: the hash tree is over the ciphertext.
+TEST(DeviceMapper, CryptGoesOverVerityReadOnlyWithSecureData) {
+  FakeDmControl control;
+  DeviceMapper mapper(control);
+  dev_t verity = setup_verity(mapper, params(), makedev(253, 0));
+  std::vector<uint8_t> key(64, 0x5a);
+  dev_t crypt = setup_crypt(mapper, params(), verity, key);
+  EXPECT_EQ(crypt, makedev(254, 2));
+  ASSERT_EQ(control.calls.size(), 9u);
+  EXPECT_EQ(control.calls[6].command, static_cast<unsigned long>(DM_DEV_CREATE));
+  EXPECT_EQ(control.calls[6].name, "shelter-crypt");
+  const Call& load = control.calls[7];
+  EXPECT_EQ(load.command, static_cast<unsigned long>(DM_TABLE_LOAD));
+  EXPECT_TRUE(load.flags & DM_READONLY_FLAG);
+  EXPECT_TRUE(load.flags & DM_SECURE_DATA_FLAG);
+  ASSERT_EQ(load.targets.size(), 1u);
+  EXPECT_EQ(load.targets[0].type, "crypt");
+  EXPECT_EQ(load.targets[0].sector_count, 80u);
+  EXPECT_EQ(load.targets[0].params, crypt_table(key, verity));
+  EXPECT_EQ(control.calls[8].command, static_cast<unsigned long>(DM_DEV_SUSPEND));
+  EXPECT_FALSE(control.calls[4].flags & DM_SECURE_DATA_FLAG);  // verity's table holds no secret
 }
 
 TEST(DeviceMapper, CorruptionComesFromTheVerityStatus) {

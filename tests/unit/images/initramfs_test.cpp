@@ -51,7 +51,8 @@ class Initramfs : public ::testing::Test {
     write(root_ / "shelter-init", "init program");
     std::string dep;
     for (const char* m : {"virtio/virtio_pci.ko: virtio/virtio.ko", "virtio/virtio.ko:", "block/virtio_blk.ko: virtio/virtio.ko",
-                          "md/dm-verity.ko: md/dm-mod.ko", "md/dm-mod.ko:", "fs/erofs.ko: lib/libcrc32c.ko",
+                          "md/dm-verity.ko: md/dm-mod.ko", "md/dm-crypt.ko: md/dm-mod.ko", "md/dm-mod.ko:",
+                          "crypto/xts.ko:", "fs/erofs.ko: lib/libcrc32c.ko",
                           "lib/libcrc32c.ko:", "crypto/crc32c_generic.ko:", "fs/overlay.ko:", "net/unrelated.ko:"}) {
       dep += std::string(m) + "\n";
       std::string path(m, std::string(m).find(':'));
@@ -84,7 +85,7 @@ TEST_F(Initramfs, HoldsInitConsoleAndTheModuleClosureOnly) {
   for (const char* dir : {"proc", "sys", "dev", "mnt", "run", "tmp"}) EXPECT_EQ(entries.at(dir).type, AE_IFDIR) << dir;
   const std::string m = "lib/modules/6.1.0-test/";
   for (const char* path : {"virtio/virtio_pci.ko", "virtio/virtio.ko", "block/virtio_blk.ko", "md/dm-verity.ko",
-                           "md/dm-mod.ko", "fs/erofs.ko", "lib/libcrc32c.ko", "crypto/crc32c_generic.ko", "fs/overlay.ko"})
+                           "md/dm-crypt.ko", "crypto/xts.ko", "md/dm-mod.ko", "fs/erofs.ko", "lib/libcrc32c.ko", "crypto/crc32c_generic.ko", "fs/overlay.ko"})
     EXPECT_EQ(entries.at(m + path).content, std::string("module ") + path);
   EXPECT_FALSE(entries.contains(m + "net/unrelated.ko"));
   EXPECT_EQ(entries.at(m + "modules.dep").content.find("unrelated"), std::string::npos);

@@ -33,6 +33,42 @@ TEST(KernelCmdline, RoundTripsAmidKernelOptions) {
   EXPECT_EQ(parse_kernel_cmdline(cmdline), sample());
 }
 
+GuestParams encrypted_sample() {
+  GuestParams p = sample();
+  p.key_release = KeyReleaseParams{"aes-xts-plain64", "sim", "default/key/0011", std::vector<uint8_t>(32, 0xcd)};
+  return p;
+}
+
+TEST(KernelCmdline, KeyReleaseParametersRoundTripWithTheAttestationUart) {
+  std::string cmdline = format_kernel_cmdline(encrypted_sample());
+  EXPECT_NE(cmdline.find(" 8250.nr_uarts=5 "), std::string::npos);
+  std::string pin;
+  for (int i = 0; i < 32; ++i) pin += "cd";
+  EXPECT_NE(cmdline.find(" shelter.crypt=aes-xts-plain64 shelter.tee=sim shelter.kbs.resource=default/key/0011 "
+                         "shelter.kbs.pin=" + pin),
+            std::string::npos)
+      << cmdline;
+  EXPECT_EQ(parse_kernel_cmdline(cmdline), encrypted_sample());
+  EXPECT_EQ(format_kernel_cmdline(sample()).find("nr_uarts"), std::string::npos);
+}
+
+TEST(KernelCmdline, RejectsIncompleteOrMalformedKeyRelease) {
+  std::string plain = format_kernel_cmdline(sample());
+  std::string pin = " shelter.kbs.pin=" + std::string(64, 'a');
+  std::string rest = " shelter.tee=sim shelter.kbs.resource=a/b/c";
+  EXPECT_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-xts-plain64"), FormatError);
+  EXPECT_THROW(parse_kernel_cmdline(plain + rest + pin), FormatError);
+  EXPECT_NO_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-xts-plain64" + rest + pin));
+  EXPECT_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-cbc-essiv" + rest + pin), FormatError);
+  EXPECT_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-xts-plain64 shelter.tee=sev shelter.kbs.resource=a/b/c" + pin),
+               FormatError);
+  EXPECT_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-xts-plain64 shelter.tee=sim shelter.kbs.resource=a/b" + pin),
+               FormatError);
+  EXPECT_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-xts-plain64 shelter.tee=sim shelter.kbs.resource=a/b/c?" + pin),
+               FormatError);
+  EXPECT_THROW(parse_kernel_cmdline(plain + " shelter.crypt=aes-xts-plain64" + rest + " shelter.kbs.pin=abcd"), FormatError);
+}
+
 TEST(KernelCmdline, RejectsParametersDmVerityWouldRefuse) {
   auto expect_rejected = [](auto mutate) {
     GuestParams p = sample();

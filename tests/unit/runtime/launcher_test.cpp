@@ -32,7 +32,7 @@ std::string joined(const std::vector<std::string>& args) {
 }
 
 TEST(QemuBackend, ArgumentsDescribeTheVmExactly) {
-  std::vector<std::string> args = backend::qemu_arguments(config(), backend::Accelerator::kTcg, {10, 11, 12, 13});
+  std::vector<std::string> args = backend::qemu_arguments(config(), backend::Accelerator::kTcg, {10, 11, 12, 13, -1});
   std::string line = joined(args);
   EXPECT_EQ(args.at(0), "qemu-system-x86_64");
   for (const char* expected : {"-M q35 ", "-accel tcg -cpu max ", "-m 768 ", "-smp 2 ", "-nodefaults ", "-net none ",
@@ -46,8 +46,17 @@ TEST(QemuBackend, ArgumentsDescribeTheVmExactly) {
   auto append = std::find(args.begin(), args.end(), "-append");
   ASSERT_NE(append, args.end());
   EXPECT_EQ(*(append + 1), config().cmdline);  // one argument, spaces and all
-  EXPECT_NE(joined(backend::qemu_arguments(config(), backend::Accelerator::kKvm, {1, 2, 3, 4})).find("-accel kvm -cpu host "),
+  EXPECT_NE(joined(backend::qemu_arguments(config(), backend::Accelerator::kKvm, {1, 2, 3, 4, -1})).find("-accel kvm -cpu host "),
             std::string::npos);
+  EXPECT_EQ(line.find("pci-serial"), std::string::npos);  // no attestation channel for a plain image
+}
+
+TEST(QemuBackend, AttestationChannelIsAFifthPciUart) {
+  std::string line = joined(backend::qemu_arguments(config(), backend::Accelerator::kTcg, {10, 11, 12, 13, 14}));
+  EXPECT_NE(line.find("-chardev socket,id=port3,fd=13 -serial chardev:port3 -chardev socket,id=attest,fd=14 "
+                      "-device pci-serial,chardev=attest "),
+            std::string::npos)
+      << line;
 }
 
 TEST(QemuBackend, MissingQemuIsAClearErrorNotAChildThatFails) {
@@ -55,7 +64,7 @@ TEST(QemuBackend, MissingQemuIsAClearErrorNotAChildThatFails) {
   ::setenv("PATH", "/nonexistent", 1);
   backend::QemuBackend qemu(backend::Accelerator::kTcg);
   try {
-    qemu.start(config(), {10, 11, 12, 13});
+    qemu.start(config(), {10, 11, 12, 13, -1});
     ADD_FAILURE() << "started without qemu on PATH";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("qemu-system-x86_64 not found"), std::string::npos) << e.what();

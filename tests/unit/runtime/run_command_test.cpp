@@ -25,8 +25,8 @@ TEST(RunCommand, MissingImageIsASetupFailure) {
 
 TEST(RunCommand, UnsupportedChoicesAreRefusedNotIgnored) {
   expect_one_line_failure("--vmm builtin /nonexistent.img", "--vmm builtin is not supported yet");
-  expect_one_line_failure("--tee snp /nonexistent.img", "--tee snp is not supported yet");
-  expect_one_line_failure("--kbs http://127.0.0.1:1 /nonexistent.img", "--kbs is not supported yet");
+  expect_one_line_failure("--tee snp /nonexistent.img", "--tee snp: this launcher cannot start snp guests yet");
+  expect_one_line_failure("--tee tdx /nonexistent.img", "--tee tdx: this launcher cannot start tdx guests yet");
 }
 
 TEST(RunCommand, NotAnImageIsRefused) {

@@ -2,10 +2,7 @@
 // with simulated evidence; each refusal the broker must make.
 #include "runtime/kbs/broker.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +16,7 @@
 #include "attest/sim/simulated_tee.h"
 #include "common/hex.h"
 #include "runtime/kbs/server.h"
+#include "tests/support/loopback_port.h"
 
 namespace shelter::runtime::kbs {
 namespace {
@@ -196,6 +194,32 @@ TEST_F(BrokerTest, ReplayedNonceAndReplayedEvidenceAreRefused) {
   EXPECT_NE(problem.detail.find("nonce"), std::string::npos) << problem.detail;
 }
 
+// A transport that loses the broker's first answer to /attest and sends the
+// request again, as the HTTP transport's retry does after a timeout: the
+// broker has spent the nonce, and the client starts a new handshake.
+class LosesFirstAttestAnswer : public ak::Transport {
+ public:
+  explicit LosesFirstAttestAnswer(Broker& broker) : broker_(broker) {}
+  ak::HttpResponse send(const ak::HttpRequest& request) override {
+    if (request.path == "/kbs/v0/attest" && !lost_) {
+      lost_ = true;
+      broker_.handle(request);
+    }
+    return broker_.handle(request);
+  }
+
+ private:
+  Broker& broker_;
+  bool lost_ = false;
+};
+
+TEST_F(BrokerTest, LostAttestAnswerIsRecoveredWithAFreshNonce) {
+  LosesFirstAttestAnswer transport(*broker_);
+  ak::SimulatedEvidenceProvider evidence(*tee_, measurement_);
+  ak::RcarClient client(transport, evidence);
+  EXPECT_EQ(client.get_resource(model_), bytes_of(kSecret));
+}
+
 TEST_F(BrokerTest, ExpiredSessionIsRefused) {
   ak::TeeKeyPair key = ak::TeeKeyPair::generate();
   ak::SimulatedEvidenceProvider provider(*tee_, measurement_);
@@ -245,21 +269,8 @@ TEST_F(BrokerTest, OversizedBodyOverHttpIsRefused) {
   server.stop();
 }
 
-// A loopback port on which nothing listens: bound by us, then closed.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), size), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 TEST_F(BrokerTest, BrokerDownGivesAClearErrorAfterBoundedRetries) {
-  int port = closed_port();
+  int port = shelter::testing::unused_loopback_port();
   ak::RetryPolicy retry{3, std::chrono::milliseconds(1), std::chrono::seconds(2)};
   auto transport = ak::make_http_transport("http://127.0.0.1:" + std::to_string(port), retry);
   ak::SimulatedEvidenceProvider evidence(*tee_, measurement_);

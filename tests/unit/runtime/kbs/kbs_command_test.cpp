@@ -1,10 +1,7 @@
 // `shelter kbs ...` against a broker served by the test on loopback.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +16,7 @@
 #include "runtime/kbs/broker.h"
 #include "runtime/kbs/config.h"
 #include "runtime/kbs/server.h"
+#include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
 
 namespace shelter::runtime::kbs {
@@ -119,19 +117,6 @@ TEST_F(KbsCommandTest, SimTeeCreatesTheChainUnderShelterHome) {
   EXPECT_NO_THROW(attest::sim::load_simulated_root(dir_ / "sim-tee" / "ark.pem"));
 }
 
-// A loopback port that was free a moment ago.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), size), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 TEST_F(KbsCommandTest, ServeReleasesAStoredResourceToSimulatedEvidence) {
   auto tee = attest::sim::SimulatedTee::open(dir_ / "sim-tee");
   std::array<uint8_t, 48> measurement{};
@@ -140,7 +125,7 @@ TEST_F(KbsCommandTest, ServeReleasesAStoredResourceToSimulatedEvidence) {
   store.put_resource({"default", "key", "img"}, std::vector<uint8_t>{1, 2, 3, 4});
   store.put_policy({"default", "key", "img"},
                    R"({"allow_simulated":true,"snp":{"measurements":[")" + to_hex(measurement) + R"("]}})");
-  int port = free_port();
+  int port = shelter::testing::unused_loopback_port();
   write(dir_ / "kbs.json", R"({"listen":"127.0.0.1:)" + std::to_string(port) +
                                R"(","state_dir":"state","simulated_roots":["sim-tee/ark.pem"]})");
 
