@@ -63,6 +63,9 @@ class Machine {
   pci::PciBus& pci() noexcept { return *pci_; }
   // The port I/O bus, for devices added before run() (the tests' devices).
   devices::Bus& io_bus() noexcept { return buses_.io; }
+  // The device thread that serves the virtqueue doorbells; eventfds join it
+  // only before run() (the tests' devices).
+  devices::EventfdLoop& doorbells() noexcept { return *doorbells_; }
 
  private:
   friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);

@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -116,10 +119,60 @@ INSTANTIATE_TEST_SUITE_P(Probes, ProbeBoot,
                            return name;
                          });
 
+// The host end of the guest's vsock connection to port 5000: the VMM dials
+// <uds>_5000, where this listener echoes one connection's bytes.
+class EchoListener {
+ public:
+  // socket_owner: who owns the socket (and its directory); the jailed VMM
+  // dials as its jail user, which needs write permission on the socket.
+  EchoListener(const std::filesystem::path& socket_dir, uid_t socket_owner) {
+    std::filesystem::create_directory(socket_dir);
+    uds_ = (socket_dir / "vsock").string();
+    path_ = uds_ + "_5000";
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener_.get(), 1) != 0 || ::chmod(path_.c_str(), 0755) != 0 ||
+        ::chown(socket_dir.c_str(), socket_owner, socket_owner) != 0 ||
+        ::chown(path_.c_str(), socket_owner, socket_owner) != 0)
+      ADD_FAILURE() << "cannot set up the echo socket " << path_ << ": " << std::strerror(errno);
+    echo_ = std::thread([this] {
+      UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      char buffer[256];
+      ssize_t n;
+      while (connection && (n = ::read(connection.get(), buffer, sizeof buffer)) > 0) {
+        echoed_.append(buffer, static_cast<size_t>(n));
+        if (::write(connection.get(), buffer, static_cast<size_t>(n)) != n) break;
+      }
+    });
+  }
+  ~EchoListener() { stop(); }
+  const std::string& uds() const { return uds_; }
+  const std::string& path() const { return path_; }
+  // Ends accept() if the guest never connected; what the guest sent.
+  const std::string& stop() {
+    if (echo_.joinable()) {
+      ::shutdown(listener_.get(), SHUT_RDWR);
+      echo_.join();
+    }
+    return echoed_;
+  }
+
+ private:
+  std::string uds_, path_, echoed_;
+  UniqueFd listener_{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  std::thread echo_;
+};
+
+std::string jail_identity_options() {
+  return " --jail-uid " + std::to_string(kJailId) + " --jail-gid " + std::to_string(kJailId);
+}
+
 // Shelter's PCI bus and virtio-pci devices driven by the probe's own
 // virtio driver (checked against QEMU's devices below): rng, console
-// (hvc0 shares the serial output), and a read-only disk whose checksum the
-// probe compares with the one on its command line.
+// (hvc0 shares the serial output), a read-only disk whose checksum the
+// probe compares with the one on its command line, and vsock.
 class ProbePci : public ProbeBoot {};
 
 TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
@@ -131,47 +184,37 @@ TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(disk.data()), disk.size());
   char fnv[16];
   std::snprintf(fnv, sizeof fnv, "%x", fnv1a(disk));
-  // The guest connects to host port 5000: the VMM dials <uds>_5000, where
-  // this test echoes one connection's bytes. The jailed VMM dials as its
-  // jail user, so the sockets' directory and the _5000 socket are that
-  // user's, as a deployment would arrange.
-  std::filesystem::path socket_dir = dir_ / "vsock-sockets";
-  std::filesystem::create_directory(socket_dir);
-  std::string uds = (socket_dir / "vsock").string();
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s_5000", uds.c_str());
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener.get(), 1), 0);
-  if (::geteuid() == 0) {
-    ASSERT_EQ(::chown(socket_dir.c_str(), kJailId, kJailId), 0);
-    ASSERT_EQ(::chown(address.sun_path, kJailId, kJailId), 0);
-  }
-  std::string echoed;
-  std::thread echo([&] {
-    UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    char buffer[256];
-    ssize_t n;
-    while (connection && (n = ::read(connection.get(), buffer, sizeof buffer)) > 0) {
-      echoed.append(buffer, static_cast<size_t>(n));
-      if (::write(connection.get(), buffer, static_cast<size_t>(n)) != n) break;
-    }
-  });
+  // The socket is the jail user's, as a deployment would arrange.
+  EchoListener echo(dir_ / "vsock-sockets", kJailId);
   std::string cmdline =
       "cpus=" + std::to_string(c.cpus) + " pci=1 blk_size=51200 blk_fnv=" + fnv + " vsock_port=5000";
   auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/" + c.probe + " --cmdline '" + cmdline +
-                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro --vsock-uds " + uds +
-                       " --jail-uid " + std::to_string(kJailId) + " --jail-gid " + std::to_string(kJailId) +
-                       " </dev/null");
-  ::shutdown(listener.get(), SHUT_RDWR);  // ends accept() if the guest never connected
-  echo.join();
+                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro --vsock-uds " + echo.uds() +
+                       jail_identity_options() + " </dev/null");
+  EXPECT_EQ(echo.stop(), "ping from the probe\n");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   for (const char* line : {"PASS virtio-rng\n", "hvc0: hello from the probe\n", "PASS virtio-console\n",
                            "virtio-blk bytes: 51200\n", "PASS virtio-blk\n", "virtio-vsock guest cid: 3\n",
                            "PASS virtio-vsock\n", "PASS pci\n", "PROBE PASS\n"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
-  EXPECT_EQ(echoed, "ping from the probe\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// A host socket the jail user may not write (root's, mode 0755): the
+// jailed VMM's connect fails with EACCES, the guest gets RST, and the
+// warning names the socket and the reason.
+TEST_F(ProbeBoot, AVsockSocketTheJailUserCannotWriteIsNamedInAWarning) {
+  REQUIRE_KVM();
+  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
+  EchoListener echo(dir_ / "vsock-sockets", 0);
+  auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/pvh-probe.elf --cmdline 'pci=1 vsock_port=5000'" +
+                       " --vsock-uds " + echo.uds() + jail_identity_options() + " </dev/null");
+  EXPECT_EQ(echo.stop(), "");
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL virtio-vsock: no RESPONSE to the connection request\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "shelter: warning: vsock: guest connection to port 5000: " + echo.path() +
+                       ": Permission denied (the jailed VMM connects as its --jail-uid user, which needs write "
+                       "permission on that socket)\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Probes, ProbePci,
@@ -227,7 +270,7 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       std::string cpus_text = std::to_string(cpus);
-      std::string cmdline = "hold cpus=" + cpus_text;
+      std::string cmdline = "hold=1 cpus=" + cpus_text;
       std::string kernel = kProbeDir + "/pvh-probe.elf";
       ::execl(kShelter.c_str(), kShelter.c_str(), "vm", "--kernel", kernel.c_str(), "--cmdline", cmdline.c_str(),
               "--cpus", cpus_text.c_str(), static_cast<char*>(nullptr));
@@ -280,6 +323,29 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
     ::waitpid(shelter, &status, 0);
     ::close(out[0]);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  }
+}
+
+// The test-only VMM (tests/guests/forbidden_call_vmm.cpp) runs the probe
+// with a device that makes a forbidden system call (socket of AF_INET) when
+// the probe writes its port: on the vCPU thread that handles the write, or
+// on the doorbell thread the write signals. The jail ends the VMM naming
+// the thread kind and the call, with status 125.
+TEST(JailedVmm, AForbiddenCallEndsTheVmmNamingTheThreadKind) {
+  REQUIRE_KVM();
+  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
+  for (const char* kind : {"vcpu", "device"}) {
+    for (unsigned cpus : {1u, 2u}) {
+      auto r = run_command(std::string(SHELTER_FORBIDDEN_CALL_VMM) + " " + kProbeDir +
+                           "/pvh-probe.elf " + kind + " " + std::to_string(cpus) + " </dev/null");
+      EXPECT_EQ(r.status, 125) << kind << ", " << cpus << " vCPUs: " << r.out << r.err;
+      EXPECT_NE(r.out.find("PROBE PASS\nPROBE FORBIDDEN CALL\n"), std::string::npos) << r.out;
+      EXPECT_NE(r.err.find(std::string("shelter: error: seccomp: the ") + kind +
+                           " thread made a forbidden system call: socket (" +
+                           std::to_string(SYS_socket) + ")\n"),
+                std::string::npos)
+          << kind << ", " << cpus << " vCPUs: " << r.err;
+    }
   }
 }
 

@@ -314,10 +314,20 @@ void VsockDevice::connect_to_host(const Key& key, const VsockHeader& request) {
     return;
   }
   sockaddr_un address;
-  unix_address(uds_path_ + "_" + std::to_string(key.local_port), address);
+  std::string path = uds_path_ + "_" + std::to_string(key.local_port);
+  unix_address(path, address);
   UniqueFd socket = unix_socket();
   if (!socket || ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    spdlog::debug("vsock: guest connection to port {}: {}", key.local_port, std::strerror(errno));
+    int error = errno;
+    // A host set-up error rather than the guest's doing: say so once, loudly.
+    if ((error == EACCES || error == EPERM) && !warned_permission_) {
+      warned_permission_ = true;
+      spdlog::warn("vsock: guest connection to port {}: {}: {} (the jailed VMM connects as its --jail-uid user, "
+                   "which needs write permission on that socket)",
+                   key.local_port, path, std::strerror(error));
+    } else {
+      spdlog::debug("vsock: guest connection to port {}: {}", key.local_port, std::strerror(error));
+    }
     queue_control(key, VsockOp::kRst);
     return;
   }

@@ -4,6 +4,9 @@
 //
 // - The guest connects to host port P: the device connects to the Unix
 //   socket "<uds_path>_P" and answers RESPONSE, or RST when nobody listens.
+//   A jailed VMM connects as its unprivileged user, so that socket must be
+//   writable by it; when it is not, the first refusal is logged as a
+//   warning (later ones at debug level: the guest chooses when to retry).
 // - A host program connects to the Unix socket <uds_path>, sends
 //   "CONNECT <port>\n" and, once the guest's listener on that port accepts,
 //   reads "OK <local port>\n"; the socket then carries the stream.
@@ -186,6 +189,7 @@ class VsockDevice final : public VirtioDevice {
   std::map<int, HostClient> clients_;  // host clients still sending their CONNECT line
   std::deque<Control> control_;
   std::optional<Key> last_served_;  // round-robin position among readable connections
+  bool warned_permission_ = false;  // a host socket refused the VMM's user once already
   std::vector<uint8_t> scratch_;
 
   std::thread thread_;  // last: start() runs it once everything above exists

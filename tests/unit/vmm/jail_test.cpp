@@ -379,6 +379,21 @@ TEST(JailedMachine, AForbiddenCallInADeviceEndsTheVmmNamingTheVcpuThread) {
   }
 }
 
+TEST(JailedMachine, AForbiddenCallOnTheDoorbellThreadEndsTheVmmNamingTheDeviceThread) {
+  REQUIRE_JAIL();
+  for (unsigned cpus : {1u, 2u}) {
+    ChildResult r = run_in_child([cpus] {
+      return run_jailed_machine(kProbe, cpus, [cpus](testing::FakeKvmApi& api, Machine& machine) {
+        machine.io_bus().insert(testing::kForbiddenDoorbellPort, 1,
+                                std::make_shared<testing::ForbiddenCallDoorbell>(machine.doorbells()));
+        api.script(cpus - 1, {testing::io_exit(KVM_EXIT_IO_OUT, testing::kForbiddenDoorbellPort, {1})});
+      });
+    });
+    EXPECT_EQ(r.status, kViolationExitStatus) << cpus << " vCPUs: " << r.err;
+    EXPECT_EQ(r.err, violation_line("device", "socket", SYS_socket)) << cpus << " vCPUs";
+  }
+}
+
 // The pid of the only child of parent, once it exists.
 pid_t child_of(pid_t parent) {
   for (int attempt = 0; attempt < 5000; ++attempt) {
