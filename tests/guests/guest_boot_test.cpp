@@ -254,16 +254,16 @@ std::map<std::string, std::string> status_fields(const std::string& path) {
   return fields;
 }
 
-// The jailed VMM seen from outside while a probe guest runs: `shelter vm`
-// stays as the reaper, its one child is the VMM.
-TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
-  REQUIRE_KVM();
-  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
-  for (unsigned cpus : {1u, 2u}) {
+// `shelter vm` running the probe with `hold=1`: the probe has passed its
+// checks and spins, so the jailed VMM can be looked at from outside.
+// `shelter` stays as the reaper; its one child is the VMM.
+class HeldVmm {
+ public:
+  explicit HeldVmm(unsigned cpus) {
     int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    pid_t shelter = ::fork();
-    if (shelter == 0) {
+    if (::pipe(out) != 0) return;
+    shelter_ = ::fork();
+    if (shelter_ == 0) {
       // No terminal on stdin: no terminal-input thread, so the VMM's threads
       // are main, the doorbell (device) thread and the vCPUs.
       ::dup2(::open("/dev/null", O_RDONLY | O_CLOEXEC), STDIN_FILENO);
@@ -271,28 +271,62 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
       ::close(out[0]);
       std::string cpus_text = std::to_string(cpus);
       std::string cmdline = "hold=1 cpus=" + cpus_text;
-      std::string kernel = kProbeDir + "/pvh-probe.elf";
-      ::execl(kShelter.c_str(), kShelter.c_str(), "vm", "--kernel", kernel.c_str(), "--cmdline", cmdline.c_str(),
+      ::execl(kShelter.c_str(), kShelter.c_str(), "vm", "--kernel", kernel().c_str(), "--cmdline", cmdline.c_str(),
               "--cpus", cpus_text.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);
-    std::string output;
+    output_fd_ = UniqueFd(out[0]);
     char buffer[256];
-    for (ssize_t n; output.find("PROBE HOLD\n") == std::string::npos && (n = ::read(out[0], buffer, sizeof buffer)) > 0;)
-      output.append(buffer, static_cast<size_t>(n));
-    ASSERT_NE(output.find("PROBE HOLD\n"), std::string::npos) << output;
-    pid_t vmm = 0;
+    for (ssize_t n; output_.find("PROBE HOLD\n") == std::string::npos &&
+                    (n = ::read(output_fd_.get(), buffer, sizeof buffer)) > 0;)
+      output_.append(buffer, static_cast<size_t>(n));
+    if (output_.find("PROBE HOLD\n") == std::string::npos) return;
     if (DIR* proc = ::opendir("/proc")) {
       while (dirent* entry = ::readdir(proc)) {
         pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-        if (pid > 0 && status_fields("/proc/" + std::to_string(pid) + "/status")["PPid"] == std::to_string(shelter))
-          vmm = pid;
+        if (pid > 0 && status_fields("/proc/" + std::to_string(pid) + "/status")["PPid"] == std::to_string(shelter_))
+          vmm_ = pid;
       }
       ::closedir(proc);
     }
-    ASSERT_GT(vmm, 0);
-    std::string base = "/proc/" + std::to_string(vmm);
+  }
+  ~HeldVmm() { stop(); }
+  static std::string kernel() { return kProbeDir + "/pvh-probe.elf"; }
+  // 0 unless the probe holds and the VMM was found.
+  pid_t vmm() const { return vmm_; }
+  const std::string& output() const { return output_; }
+  // SIGTERM to the reaper, which passes it on; shelter's wait status.
+  int stop() {
+    if (shelter_ <= 0) return -1;
+    ::kill(shelter_, SIGTERM);
+    ::waitpid(shelter_, &status_, 0);
+    shelter_ = 0;
+    return status_;
+  }
+
+ private:
+  pid_t shelter_ = 0;
+  pid_t vmm_ = 0;
+  int status_ = -1;
+  UniqueFd output_fd_;
+  std::string output_;
+};
+
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
+  REQUIRE_KVM();
+  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
+  for (unsigned cpus : {1u, 2u}) {
+    HeldVmm held(cpus);
+    ASSERT_GT(held.vmm(), 0) << held.output();
+    std::string base = "/proc/" + std::to_string(held.vmm());
     std::set<std::string> tasks;
     if (DIR* dir = ::opendir((base + "/task").c_str())) {
       while (dirent* entry = ::readdir(dir))
@@ -316,13 +350,38 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
       in >> id >> parent >> device >> root >> point;
       points.insert(point);
     }
-    EXPECT_EQ(points, (std::set<std::string>{"/", "/dev/kvm", kProbeDir + "/pvh-probe.elf"}));
+    EXPECT_EQ(points, (std::set<std::string>{"/", "/dev/kvm", HeldVmm::kernel()}));
     // SIGTERM reaches the VMM through the reaper; it ends as by the signal.
-    ::kill(shelter, SIGTERM);
-    int status = 0;
-    ::waitpid(shelter, &status, 0);
-    ::close(out[0]);
+    int status = held.stop();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  }
+}
+
+// Where this process's cgroup v2 group delegates the cpu and memory
+// controllers to new child groups, the VMM gets one with cpu.max of --cpus
+// CPUs and memory.max of guest memory + kernel + 256 MiB, removed after it.
+TEST(JailedVmm, ItsCgroupLimitsFollowTheVmSize) {
+  REQUIRE_KVM();
+  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
+  std::string own = first_line("/proc/self/cgroup");
+  if (own.rfind("0::", 0) != 0) GTEST_SKIP() << "no cgroup v2 here (/proc/self/cgroup: " << own << ")";
+  std::filesystem::path group = "/sys/fs/cgroup" + own.substr(3);
+  std::string controllers = first_line(group / "cgroup.subtree_control");
+  if (controllers.find("cpu") == std::string::npos || controllers.find("memory") == std::string::npos)
+    GTEST_SKIP() << group << " does not delegate cpu and memory (cgroup.subtree_control: " << controllers << ")";
+  uint64_t kernel_size = std::filesystem::file_size(HeldVmm::kernel());
+  for (unsigned cpus : {1u, 2u}) {
+    HeldVmm held(cpus);
+    ASSERT_GT(held.vmm(), 0) << held.output();
+    std::string name = "shelter-vm-" + std::to_string(held.vmm());
+    std::filesystem::path vmm_group = group / name;
+    EXPECT_EQ(first_line("/proc/" + std::to_string(held.vmm()) + "/cgroup"),
+              "0::" + (std::filesystem::path(own.substr(3)) / name).string());
+    EXPECT_EQ(first_line(vmm_group / "cpu.max"), std::to_string(cpus * 100000) + " 100000");
+    uint64_t memory = (128ull << 20) + kernel_size + (256ull << 20);
+    EXPECT_EQ(first_line(vmm_group / "memory.max"), std::to_string(memory / 4096 * 4096));
+    held.stop();
+    EXPECT_FALSE(std::filesystem::exists(vmm_group)) << vmm_group;
   }
 }
 

@@ -78,6 +78,10 @@ if [ ! -e /.on-tmpfs ]; then
   exec switch_root /newroot /init
 fi
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+# cgroup v2 with the cpu and memory controllers handed to child groups, as
+# an installed system's init sets it up (the VMM jail's limits use them).
+mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo '+cpu +memory' > /sys/fs/cgroup/cgroup.subtree_control ||
+  echo "nested-kvm: no cgroup v2 with cpu and memory"
 for m in irqbypass kvm ccp kvm-amd; do insmod /modules/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
 if [ -c /dev/kvm ]; then
   $(cat "$stage/command")
