@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "tests/support/jail_support.h"
 #include "tests/support/run_command.h"
 
 namespace shelter {
@@ -46,9 +47,11 @@ bool kvm_usable() {
   return true;
 }
 
-#define REQUIRE_KVM()                                                       \
-  do {                                                                      \
-    if (!kvm_usable()) GTEST_SKIP() << "no /dev/kvm on this machine";       \
+// `shelter vm` runs the VMM jailed, which needs root and namespaces.
+#define REQUIRE_KVM()                                                                  \
+  do {                                                                                 \
+    if (!kvm_usable()) GTEST_SKIP() << "no /dev/kvm on this machine";                  \
+    if (std::string why = testing::jail_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)
 
 uint32_t fnv1a(const std::vector<uint8_t>& bytes) {
@@ -205,7 +208,6 @@ TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
 // warning names the socket and the reason.
 TEST_F(ProbeBoot, AVsockSocketTheJailUserCannotWriteIsNamedInAWarning) {
   REQUIRE_KVM();
-  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
   EchoListener echo(dir_ / "vsock-sockets", 0);
   auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/pvh-probe.elf --cmdline 'pci=1 vsock_port=5000'" +
                        " --vsock-uds " + echo.uds() + jail_identity_options() + " </dev/null");
@@ -322,7 +324,6 @@ std::string first_line(const std::string& path) {
 
 TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
   REQUIRE_KVM();
-  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
   for (unsigned cpus : {1u, 2u}) {
     HeldVmm held(cpus);
     ASSERT_GT(held.vmm(), 0) << held.output();
@@ -362,7 +363,6 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
 // CPUs and memory.max of guest memory + kernel + 256 MiB, removed after it.
 TEST(JailedVmm, ItsCgroupLimitsFollowTheVmSize) {
   REQUIRE_KVM();
-  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
   std::string own = first_line("/proc/self/cgroup");
   if (own.rfind("0::", 0) != 0) GTEST_SKIP() << "no cgroup v2 here (/proc/self/cgroup: " << own << ")";
   std::filesystem::path group = "/sys/fs/cgroup" + own.substr(3);
@@ -392,7 +392,6 @@ TEST(JailedVmm, ItsCgroupLimitsFollowTheVmSize) {
 // the thread kind and the call, with status 125.
 TEST(JailedVmm, AForbiddenCallEndsTheVmmNamingTheThreadKind) {
   REQUIRE_KVM();
-  if (::geteuid() != 0) GTEST_SKIP() << "the jail needs root";
   for (const char* kind : {"vcpu", "device"}) {
     for (unsigned cpus : {1u, 2u}) {
       auto r = run_command(std::string(SHELTER_FORBIDDEN_CALL_VMM) + " " + kProbeDir +

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "tests/support/jail_support.h"
 #include "tests/unit/vmm/fake_kvm_api.h"
 #include "tests/unit/vmm/forbidden_call_port.h"
 #include "vmm/devices/legacy/terminal_input.h"
@@ -281,21 +282,10 @@ TEST(ThreadFilter, TheTerminalInputThreadCopiesKeystrokesUnderItsFilter) {
   EXPECT_EQ(r.err, "more than the sixteen-byte FIFO holds\n");
 }
 
-// Why the jail tests cannot run here, or "" when they can.
-std::string jail_unavailable() {
-  if (::geteuid() != 0) return "the jail needs root, and these tests run as uid " + std::to_string(::geteuid());
-  ChildResult r = run_in_child([] {
-    return ::unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) == 0 ? 0 : errno;
-  });
-  if (r.status != 0) return std::string("cannot create namespaces here: ") + std::strerror(r.status);
-  return "";
-}
-
-#define REQUIRE_JAIL()                                        \
-  do {                                                        \
-    if (std::string why = jail_unavailable(); !why.empty()) { \
-      GTEST_SKIP() << why;                                    \
-    }                                                         \
+#define REQUIRE_JAIL()                                                               \
+  do {                                                                               \
+    if (std::string why = shelter::testing::jail_unavailable_reason(); !why.empty()) \
+      GTEST_SKIP() << why;                                                           \
   } while (0)
 
 struct StderrSink final : devices::ByteSink {
