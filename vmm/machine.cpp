@@ -14,6 +14,7 @@
 #include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/devices/legacy/i8042.h"
 #include "vmm/devices/pseudo/exit_port.h"
+#include "vmm/jail/thread_filter.h"
 #include "vmm/kvm/error.h"
 #include "vmm/virtio/block.h"
 #include "vmm/virtio/console.h"
@@ -151,11 +152,18 @@ void Machine::add_virtio_device(std::shared_ptr<virtio::VirtioDevice> device) {
   unsigned slot = pci_->free_slot();
   pci_irqs_.push_back(std::make_unique<IrqLine>(vm_, memory::pci_intx_gsi(slot)));
   virtio::PciPlatform platform{&memory_, &vm_, gsi_routing_.get(), doorbells_.get(), pci_irqs_.back().get()};
+  virtio_devices_.push_back(device);
   pci_->add(slot, std::make_shared<virtio::PciTransport>(std::move(device), platform));
 }
 
 devices::VmExit Machine::run() {
-  doorbells_->start();
+  // Device threads start here, after the jail armed the filters, so that
+  // each enters the device filter rather than running unfiltered.
+  auto device_thread_failed = [this](const std::string& message) {
+    exits_.request_exit({devices::VmExit::Reason::kError, 1, message});
+  };
+  doorbells_->start(device_thread_failed);
+  for (const auto& device : virtio_devices_) device->start(device_thread_failed);
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
   try {
@@ -163,6 +171,12 @@ devices::VmExit Machine::run() {
   } catch (const std::system_error& e) {
     // The vCPUs already running must still be stopped and joined.
     exits_.request_exit({devices::VmExit::Reason::kError, 1, std::string("cannot start a vCPU thread: ") + e.what()});
+  }
+  // The main thread's filter comes last, so that no vCPU thread inherits it.
+  try {
+    jail::enter_thread(jail::ThreadKind::kMain);
+  } catch (const Error& e) {
+    exits_.request_exit({devices::VmExit::Reason::kError, 1, e.what()});
   }
   devices::VmExit exit = exits_.wait();
   spdlog::debug("VM exit: {}", exit.message);

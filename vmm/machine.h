@@ -61,6 +61,11 @@ class Machine {
   // only before run(). Throws VmmError when the bus or a window is full.
   void add_virtio_device(std::shared_ptr<virtio::VirtioDevice> device);
   pci::PciBus& pci() noexcept { return *pci_; }
+  // The port I/O bus, for devices added before run() (the tests' devices).
+  devices::Bus& io_bus() noexcept { return buses_.io; }
+  // The device thread that serves the virtqueue doorbells; eventfds join it
+  // only before run() (the tests' devices).
+  devices::EventfdLoop& doorbells() noexcept { return *doorbells_; }
 
  private:
   friend std::unique_ptr<Machine> build_machine(kvm::KvmApi&, const VmConfig&, devices::ByteSink&);
@@ -82,6 +87,7 @@ class Machine {
   std::vector<std::unique_ptr<IrqLine>> pci_irqs_;
   std::unique_ptr<pci::PciBus> pci_;
   std::unique_ptr<devices::EventfdLoop> doorbells_;  // stops before the functions go
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> virtio_devices_;  // run() starts their threads
 };
 
 // Reads the kernel (and initrd), builds guest memory and loads the kernel,

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "vmm/jail/thread_filter.h"
 #include "vmm/kvm/error.h"
 
 namespace shelter::vmm {
@@ -143,6 +144,7 @@ void run_vcpu(kvm::Vcpu& vcpu, const Buses& buses, ExitCoordinator& exits) {
   install_kick_handler();
   std::atomic_ref<uint8_t> immediate_exit(vcpu.run_area().immediate_exit);
   try {
+    jail::enter_thread(jail::ThreadKind::kVcpu);
     while (!exits.stopping()) {
       kvm::SysResult r = vcpu.run();
       if (!r.ok()) {

@@ -7,17 +7,27 @@
 #include <sys/un.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 #include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
 #include <ostream>
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "tests/support/jail_support.h"
 #include "tests/support/run_command.h"
 
 namespace shelter {
@@ -26,6 +36,8 @@ namespace {
 using testing::run_command;
 
 const std::string kShelter = SHELTER_BINARY;
+// The user and group the jailed VMM runs as where a test names them.
+constexpr unsigned kJailId = 65534;
 const std::string kProbeDir = SHELTER_PROBE_DIR;
 
 bool kvm_usable() {
@@ -35,9 +47,11 @@ bool kvm_usable() {
   return true;
 }
 
-#define REQUIRE_KVM()                                                       \
-  do {                                                                      \
-    if (!kvm_usable()) GTEST_SKIP() << "no /dev/kvm on this machine";       \
+// `shelter vm` runs the VMM jailed, which needs root and namespaces.
+#define REQUIRE_KVM()                                                                  \
+  do {                                                                                 \
+    if (!kvm_usable()) GTEST_SKIP() << "no /dev/kvm on this machine";                  \
+    if (std::string why = testing::jail_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)
 
 uint32_t fnv1a(const std::vector<uint8_t>& bytes) {
@@ -108,10 +122,60 @@ INSTANTIATE_TEST_SUITE_P(Probes, ProbeBoot,
                            return name;
                          });
 
+// The host end of the guest's vsock connection to port 5000: the VMM dials
+// <uds>_5000, where this listener echoes one connection's bytes.
+class EchoListener {
+ public:
+  // socket_owner: who owns the socket (and its directory); the jailed VMM
+  // dials as its jail user, which needs write permission on the socket.
+  EchoListener(const std::filesystem::path& socket_dir, uid_t socket_owner) {
+    std::filesystem::create_directory(socket_dir);
+    uds_ = (socket_dir / "vsock").string();
+    path_ = uds_ + "_5000";
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener_.get(), 1) != 0 || ::chmod(path_.c_str(), 0755) != 0 ||
+        ::chown(socket_dir.c_str(), socket_owner, socket_owner) != 0 ||
+        ::chown(path_.c_str(), socket_owner, socket_owner) != 0)
+      ADD_FAILURE() << "cannot set up the echo socket " << path_ << ": " << std::strerror(errno);
+    echo_ = std::thread([this] {
+      UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      char buffer[256];
+      ssize_t n;
+      while (connection && (n = ::read(connection.get(), buffer, sizeof buffer)) > 0) {
+        echoed_.append(buffer, static_cast<size_t>(n));
+        if (::write(connection.get(), buffer, static_cast<size_t>(n)) != n) break;
+      }
+    });
+  }
+  ~EchoListener() { stop(); }
+  const std::string& uds() const { return uds_; }
+  const std::string& path() const { return path_; }
+  // Ends accept() if the guest never connected; what the guest sent.
+  const std::string& stop() {
+    if (echo_.joinable()) {
+      ::shutdown(listener_.get(), SHUT_RDWR);
+      echo_.join();
+    }
+    return echoed_;
+  }
+
+ private:
+  std::string uds_, path_, echoed_;
+  UniqueFd listener_{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  std::thread echo_;
+};
+
+std::string jail_identity_options() {
+  return " --jail-uid " + std::to_string(kJailId) + " --jail-gid " + std::to_string(kJailId);
+}
+
 // Shelter's PCI bus and virtio-pci devices driven by the probe's own
 // virtio driver (checked against QEMU's devices below): rng, console
-// (hvc0 shares the serial output), and a read-only disk whose checksum the
-// probe compares with the one on its command line.
+// (hvc0 shares the serial output), a read-only disk whose checksum the
+// probe compares with the one on its command line, and vsock.
 class ProbePci : public ProbeBoot {};
 
 TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
@@ -123,38 +187,36 @@ TEST_P(ProbePci, VirtioDevicesPassTheProbesDriver) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(disk.data()), disk.size());
   char fnv[16];
   std::snprintf(fnv, sizeof fnv, "%x", fnv1a(disk));
-  // The guest connects to host port 5000: the VMM dials <uds>_5000, where
-  // this test echoes one connection's bytes.
-  std::string uds = (dir_ / "vsock").string();
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s_5000", uds.c_str());
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener.get(), 1), 0);
-  std::string echoed;
-  std::thread echo([&] {
-    UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    char buffer[256];
-    ssize_t n;
-    while (connection && (n = ::read(connection.get(), buffer, sizeof buffer)) > 0) {
-      echoed.append(buffer, static_cast<size_t>(n));
-      if (::write(connection.get(), buffer, static_cast<size_t>(n)) != n) break;
-    }
-  });
+  // The socket is the jail user's, as a deployment would arrange.
+  EchoListener echo(dir_ / "vsock-sockets", kJailId);
   std::string cmdline =
       "cpus=" + std::to_string(c.cpus) + " pci=1 blk_size=51200 blk_fnv=" + fnv + " vsock_port=5000";
   auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/" + c.probe + " --cmdline '" + cmdline +
-                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro --vsock-uds " + uds +
-                       " </dev/null");
-  ::shutdown(listener.get(), SHUT_RDWR);  // ends accept() if the guest never connected
-  echo.join();
+                       "' --cpus " + std::to_string(c.cpus) + " --disk " + path + ",ro --vsock-uds " + echo.uds() +
+                       jail_identity_options() + " </dev/null");
+  EXPECT_EQ(echo.stop(), "ping from the probe\n");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   for (const char* line : {"PASS virtio-rng\n", "hvc0: hello from the probe\n", "PASS virtio-console\n",
                            "virtio-blk bytes: 51200\n", "PASS virtio-blk\n", "virtio-vsock guest cid: 3\n",
                            "PASS virtio-vsock\n", "PASS pci\n", "PROBE PASS\n"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
-  EXPECT_EQ(echoed, "ping from the probe\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// A host socket the jail user may not write (root's, mode 0755): the
+// jailed VMM's connect fails with EACCES, the guest gets RST, and the
+// warning names the socket and the reason.
+TEST_F(ProbeBoot, AVsockSocketTheJailUserCannotWriteIsNamedInAWarning) {
+  REQUIRE_KVM();
+  EchoListener echo(dir_ / "vsock-sockets", 0);
+  auto r = run_command(kShelter + " vm --kernel " + kProbeDir + "/pvh-probe.elf --cmdline 'pci=1 vsock_port=5000'" +
+                       " --vsock-uds " + echo.uds() + jail_identity_options() + " </dev/null");
+  EXPECT_EQ(echo.stop(), "");
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL virtio-vsock: no RESPONSE to the connection request\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "shelter: warning: vsock: guest connection to port 5000: " + echo.path() +
+                       ": Permission denied (the jailed VMM connects as its --jail-uid user, which needs write "
+                       "permission on that socket)\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Probes, ProbePci,
@@ -182,6 +244,166 @@ TEST(GuestBoot, ForeignPvhGuestResetsThroughTheI8042AndExitsZero) {
                          " </dev/null");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "hello from a PVH guest that knows nothing of Shelter\n");
+  }
+}
+
+std::map<std::string, std::string> status_fields(const std::string& path) {
+  std::map<std::string, std::string> fields;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (size_t colon = line.find(':'); colon != std::string::npos)
+      fields[line.substr(0, colon)] = line.substr(std::min(line.size(), line.find_first_not_of(" \t", colon + 1)));
+  return fields;
+}
+
+// `shelter vm` running the probe with `hold=1`: the probe has passed its
+// checks and spins, so the jailed VMM can be looked at from outside.
+// `shelter` stays as the reaper; its one child is the VMM.
+class HeldVmm {
+ public:
+  explicit HeldVmm(unsigned cpus) {
+    int out[2];
+    if (::pipe(out) != 0) return;
+    shelter_ = ::fork();
+    if (shelter_ == 0) {
+      // No terminal on stdin: no terminal-input thread, so the VMM's threads
+      // are main, the doorbell (device) thread and the vCPUs.
+      ::dup2(::open("/dev/null", O_RDONLY | O_CLOEXEC), STDIN_FILENO);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      std::string cpus_text = std::to_string(cpus);
+      std::string cmdline = "hold=1 cpus=" + cpus_text;
+      ::execl(kShelter.c_str(), kShelter.c_str(), "vm", "--kernel", kernel().c_str(), "--cmdline", cmdline.c_str(),
+              "--cpus", cpus_text.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    output_fd_ = UniqueFd(out[0]);
+    char buffer[256];
+    for (ssize_t n; output_.find("PROBE HOLD\n") == std::string::npos &&
+                    (n = ::read(output_fd_.get(), buffer, sizeof buffer)) > 0;)
+      output_.append(buffer, static_cast<size_t>(n));
+    if (output_.find("PROBE HOLD\n") == std::string::npos) return;
+    if (DIR* proc = ::opendir("/proc")) {
+      while (dirent* entry = ::readdir(proc)) {
+        pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+        if (pid > 0 && status_fields("/proc/" + std::to_string(pid) + "/status")["PPid"] == std::to_string(shelter_))
+          vmm_ = pid;
+      }
+      ::closedir(proc);
+    }
+  }
+  ~HeldVmm() { stop(); }
+  static std::string kernel() { return kProbeDir + "/pvh-probe.elf"; }
+  // 0 unless the probe holds and the VMM was found.
+  pid_t vmm() const { return vmm_; }
+  const std::string& output() const { return output_; }
+  // SIGTERM to the reaper, which passes it on; shelter's wait status.
+  int stop() {
+    if (shelter_ <= 0) return -1;
+    ::kill(shelter_, SIGTERM);
+    ::waitpid(shelter_, &status_, 0);
+    shelter_ = 0;
+    return status_;
+  }
+
+ private:
+  pid_t shelter_ = 0;
+  pid_t vmm_ = 0;
+  int status_ = -1;
+  UniqueFd output_fd_;
+  std::string output_;
+};
+
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
+  REQUIRE_KVM();
+  for (unsigned cpus : {1u, 2u}) {
+    HeldVmm held(cpus);
+    ASSERT_GT(held.vmm(), 0) << held.output();
+    std::string base = "/proc/" + std::to_string(held.vmm());
+    std::set<std::string> tasks;
+    if (DIR* dir = ::opendir((base + "/task").c_str())) {
+      while (dirent* entry = ::readdir(dir))
+        if (entry->d_name[0] != '.') tasks.insert(entry->d_name);
+      ::closedir(dir);
+    }
+    EXPECT_EQ(tasks.size(), 2 + cpus);
+    for (const std::string& task : tasks) {
+      auto fields = status_fields(base + "/task/" + task + "/status");
+      EXPECT_EQ(fields["CapEff"], "0000000000000000") << task;
+      EXPECT_EQ(fields["CapBnd"], "0000000000000000") << task;
+      EXPECT_EQ(fields["NoNewPrivs"], "1") << task;
+      EXPECT_EQ(fields["Seccomp"], "2") << task;
+      EXPECT_NE(fields["Uid"].substr(0, 2), "0\t") << task;
+    }
+    std::ifstream mountinfo(base + "/mountinfo");
+    std::set<std::string> points;
+    for (std::string line; std::getline(mountinfo, line);) {
+      std::istringstream in(line);
+      std::string id, parent, device, root, point;
+      in >> id >> parent >> device >> root >> point;
+      points.insert(point);
+    }
+    EXPECT_EQ(points, (std::set<std::string>{"/", "/dev/kvm", HeldVmm::kernel()}));
+    // SIGTERM reaches the VMM through the reaper; it ends as by the signal.
+    int status = held.stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  }
+}
+
+// Where this process's cgroup v2 group delegates the cpu and memory
+// controllers to new child groups, the VMM gets one with cpu.max of --cpus
+// CPUs and memory.max of guest memory + kernel + 256 MiB, removed after it.
+TEST(JailedVmm, ItsCgroupLimitsFollowTheVmSize) {
+  REQUIRE_KVM();
+  std::string own = first_line("/proc/self/cgroup");
+  if (own.rfind("0::", 0) != 0) GTEST_SKIP() << "no cgroup v2 here (/proc/self/cgroup: " << own << ")";
+  std::filesystem::path group = "/sys/fs/cgroup" + own.substr(3);
+  std::string controllers = first_line(group / "cgroup.subtree_control");
+  if (controllers.find("cpu") == std::string::npos || controllers.find("memory") == std::string::npos)
+    GTEST_SKIP() << group << " does not delegate cpu and memory (cgroup.subtree_control: " << controllers << ")";
+  uint64_t kernel_size = std::filesystem::file_size(HeldVmm::kernel());
+  for (unsigned cpus : {1u, 2u}) {
+    HeldVmm held(cpus);
+    ASSERT_GT(held.vmm(), 0) << held.output();
+    std::string name = "shelter-vm-" + std::to_string(held.vmm());
+    std::filesystem::path vmm_group = group / name;
+    EXPECT_EQ(first_line("/proc/" + std::to_string(held.vmm()) + "/cgroup"),
+              "0::" + (std::filesystem::path(own.substr(3)) / name).string());
+    EXPECT_EQ(first_line(vmm_group / "cpu.max"), std::to_string(cpus * 100000) + " 100000");
+    uint64_t memory = (128ull << 20) + kernel_size + (256ull << 20);
+    EXPECT_EQ(first_line(vmm_group / "memory.max"), std::to_string(memory / 4096 * 4096));
+    held.stop();
+    EXPECT_FALSE(std::filesystem::exists(vmm_group)) << vmm_group;
+  }
+}
+
+// The test-only VMM (tests/guests/forbidden_call_vmm.cpp) runs the probe
+// with a device that makes a forbidden system call (socket of AF_INET) when
+// the probe writes its port: on the vCPU thread that handles the write, or
+// on the doorbell thread the write signals. The jail ends the VMM naming
+// the thread kind and the call, with status 125.
+TEST(JailedVmm, AForbiddenCallEndsTheVmmNamingTheThreadKind) {
+  REQUIRE_KVM();
+  for (const char* kind : {"vcpu", "device"}) {
+    for (unsigned cpus : {1u, 2u}) {
+      auto r = run_command(std::string(SHELTER_FORBIDDEN_CALL_VMM) + " " + kProbeDir +
+                           "/pvh-probe.elf " + kind + " " + std::to_string(cpus) + " </dev/null");
+      EXPECT_EQ(r.status, 125) << kind << ", " << cpus << " vCPUs: " << r.out << r.err;
+      EXPECT_NE(r.out.find("PROBE PASS\nPROBE FORBIDDEN CALL\n"), std::string::npos) << r.out;
+      EXPECT_NE(r.err.find(std::string("shelter: error: seccomp: the ") + kind +
+                           " thread made a forbidden system call: socket (" +
+                           std::to_string(SYS_socket) + ")\n"),
+                std::string::npos)
+          << kind << ", " << cpus << " vCPUs: " << r.err;
+    }
   }
 }
 

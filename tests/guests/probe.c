@@ -336,6 +336,22 @@ void probe_finish(const struct probe_boot *boot) {
     probe_put_dec(probe_failures);
     probe_puts("\n");
   }
+  const char *hold = probe_cmdline_value(boot->cmdline, "hold");
+  if (hold && *hold == '1') {
+    // Stay alive (busy, so the VMM cannot take it for a halt) while a test
+    // looks at the running VMM from outside; it ends the VMM itself.
+    probe_puts("PROBE HOLD\n");
+    for (;;) __asm__ volatile("pause");
+  }
+  const char *forbidden = probe_cmdline_value(boot->cmdline, "forbidden_port");
+  if (forbidden) {
+    // A test-only device of the VMM sits at this port and makes a forbidden
+    // system call when written: the jail must end the VMM before the probe
+    // could exit on its own, so it waits here.
+    probe_puts("PROBE FORBIDDEN CALL\n");
+    outb((uint16_t)probe_parse_number(forbidden, 16), 1);
+    for (;;) __asm__ volatile("pause");
+  }
   outb(PROBE_EXIT_PORT, probe_failures == 0 ? 0 : 1);
   for (;;) __asm__ volatile("cli; hlt");
 }

@@ -47,7 +47,7 @@ copy_libraries() {  # the loader and libraries an ELF executable needs
 }
 
 cp "$busybox" "$root/bin/busybox"
-for applet in sh mount insmod poweroff cat mkdir grep; do ln -s busybox "$root/bin/$applet"; done
+for applet in sh mount insmod poweroff cat mkdir grep cp touch switch_root; do ln -s busybox "$root/bin/$applet"; done
 for module in virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd; do
   file=$(ls "$modules/kernel/$module.ko"* 2>/dev/null | head -n 1)
   [ -n "$file" ] || { echo "run-in-guest: $modules lacks $module" >&2; exit 77; }
@@ -63,9 +63,25 @@ for path in "${adds[@]}"; do
 done
 
 printf '%q ' "$@" > "$stage/command"
+# The initramfs is rootfs, which pivot_root refuses (EINVAL), so the
+# jailed VMM could not build its root there: /init first copies itself onto
+# a tmpfs and switches to it, as an installed system's real root would be.
+# Files added under /tmp travel with it, so /tmp is copied, not remounted.
 cat > "$root/init" <<INIT
 #!/bin/sh
+if [ ! -e /.on-tmpfs ]; then
+  mkdir -p /newroot && mount -t tmpfs -o mode=0755 root /newroot
+  for entry in /*; do
+    case "\$entry" in /newroot|/proc|/sys|/dev) ;; *) cp -a "\$entry" /newroot/ ;; esac
+  done
+  mkdir -p /newroot/proc /newroot/sys /newroot/dev && touch /newroot/.on-tmpfs
+  exec switch_root /newroot /init
+fi
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+# cgroup v2 with the cpu and memory controllers handed to child groups, as
+# an installed system's init sets it up (the VMM jail's limits use them).
+mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo '+cpu +memory' > /sys/fs/cgroup/cgroup.subtree_control ||
+  echo "nested-kvm: no cgroup v2 with cpu and memory"
 for m in irqbypass kvm ccp kvm-amd; do insmod /modules/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
 if [ -c /dev/kvm ]; then
   $(cat "$stage/command")

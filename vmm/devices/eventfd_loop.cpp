@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "common/error.h"
+#include "vmm/jail/thread_filter.h"
 #include "vmm/kvm/error.h"
 
 namespace shelter::vmm::devices {
@@ -37,7 +38,9 @@ void EventfdLoop::add(int eventfd, std::function<void()> on_signal) {
   handlers_[eventfd] = std::move(on_signal);
 }
 
-void EventfdLoop::start() { thread_ = std::thread([this] { run(); }); }
+void EventfdLoop::start(std::function<void(const std::string&)> on_failure) {
+  thread_ = std::thread([this, on_failure = std::move(on_failure)] { run(on_failure); });
+}
 
 void EventfdLoop::stop() {
   if (!thread_.joinable()) return;
@@ -46,7 +49,13 @@ void EventfdLoop::stop() {
   thread_.join();
 }
 
-void EventfdLoop::run() {
+void EventfdLoop::run(const std::function<void(const std::string&)>& on_failure) {
+  try {
+    jail::enter_thread(jail::ThreadKind::kDevice);
+  } catch (const Error& e) {
+    on_failure(std::string("doorbell thread: ") + e.what());
+    return;
+  }
   epoll_event events[16];
   for (;;) {
     int count = ::epoll_wait(epoll_.get(), events, 16, -1);

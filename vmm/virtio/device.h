@@ -5,7 +5,9 @@
 // the per-queue addresses the driver writes; a device sees only negotiated
 // features, ready queues and a way to raise interrupts.
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "vmm/memory/guest_memory.h"
@@ -69,6 +71,11 @@ class VirtioDevice {
   virtual uint32_t device_id() const = 0;
   // Offered features, device-independent ones included (VERSION_1 always).
   virtual uint64_t device_features() const = 0;
+  // Machine::run, before the vCPUs start: a device with a thread of its own
+  // starts it here, once the jail's filters are armed, so that the thread
+  // enters the device filter (on_thread_failure gets the error if the
+  // kernel refuses it, and the thread then serves nothing).
+  virtual void start(std::function<void(const std::string&)> /*on_thread_failure*/) {}
   // The largest size of each queue; the count is the number of queues.
   virtual std::vector<uint16_t> queue_max_sizes() const = 0;
   // The device configuration structure; offsets past its end read as 0 and

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "vmm/jail/thread_filter.h"
 #include "vmm/kvm/error.h"
 #include "vmm/virtio/config_space.h"
 
@@ -62,13 +63,25 @@ VsockDevice::VsockDevice(uint64_t guest_cid, std::string uds_path)
   }
   watch(listener_.get(), EPOLLIN);
   watch(stop_.get(), EPOLLIN);
-  thread_ = std::thread([this] { run_events(); });
+}
+
+void VsockDevice::start(std::function<void(const std::string&)> on_thread_failure) {
+  if (thread_.joinable()) throw VmmError("vsock: the event thread is already running");
+  thread_ = std::thread([this, on_failure = std::move(on_thread_failure)] {
+    try {
+      jail::enter_thread(jail::ThreadKind::kDevice);
+    } catch (const Error& e) {
+      on_failure(std::string("vsock event thread: ") + e.what());
+      return;
+    }
+    run_events();
+  });
 }
 
 VsockDevice::~VsockDevice() {
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(stop_.get(), &one, sizeof one);
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   ::unlink(uds_path_.c_str());
 }
 
@@ -301,10 +314,20 @@ void VsockDevice::connect_to_host(const Key& key, const VsockHeader& request) {
     return;
   }
   sockaddr_un address;
-  unix_address(uds_path_ + "_" + std::to_string(key.local_port), address);
+  std::string path = uds_path_ + "_" + std::to_string(key.local_port);
+  unix_address(path, address);
   UniqueFd socket = unix_socket();
   if (!socket || ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    spdlog::debug("vsock: guest connection to port {}: {}", key.local_port, std::strerror(errno));
+    int error = errno;
+    // A host set-up error rather than the guest's doing: say so once, loudly.
+    if ((error == EACCES || error == EPERM) && !warned_permission_) {
+      warned_permission_ = true;
+      spdlog::warn("vsock: guest connection to port {}: {}: {} (the jailed VMM connects as its --jail-uid user, "
+                   "which needs write permission on that socket)",
+                   key.local_port, path, std::strerror(error));
+    } else {
+      spdlog::debug("vsock: guest connection to port {}: {}", key.local_port, std::strerror(error));
+    }
     queue_control(key, VsockOp::kRst);
     return;
   }

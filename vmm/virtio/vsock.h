@@ -4,6 +4,9 @@
 //
 // - The guest connects to host port P: the device connects to the Unix
 //   socket "<uds_path>_P" and answers RESPONSE, or RST when nobody listens.
+//   A jailed VMM connects as its unprivileged user, so that socket must be
+//   writable by it; when it is not, the first refusal is logged as a
+//   warning (later ones at debug level: the guest chooses when to retry).
 // - A host program connects to the Unix socket <uds_path>, sends
 //   "CONNECT <port>\n" and, once the guest's listener on that port accepts,
 //   reads "OK <local port>\n"; the socket then carries the stream.
@@ -97,14 +100,16 @@ static_assert(sizeof(VsockConfig) == 8);
 
 class VsockDevice final : public VirtioDevice {
  public:
-  // Listens on uds_path (which must not exist yet) and starts the event
-  // thread; throws VmmError naming the path.
+  // Listens on uds_path (which must not exist yet); host clients wait in
+  // the listen backlog until start() starts the event thread. Throws
+  // VmmError naming the path.
   VsockDevice(uint64_t guest_cid, std::string uds_path);
   // Stops the event thread, closes every socket and removes uds_path.
   ~VsockDevice() override;
   VsockDevice(const VsockDevice&) = delete;
   VsockDevice& operator=(const VsockDevice&) = delete;
 
+  void start(std::function<void(const std::string&)> on_thread_failure) override;
   uint32_t device_id() const override { return kDeviceIdVsock; }
   uint64_t device_features() const override { return kCommonDeviceFeatures | kVsockFeatureStream; }
   std::vector<uint16_t> queue_max_sizes() const override {
@@ -184,9 +189,10 @@ class VsockDevice final : public VirtioDevice {
   std::map<int, HostClient> clients_;  // host clients still sending their CONNECT line
   std::deque<Control> control_;
   std::optional<Key> last_served_;  // round-robin position among readable connections
+  bool warned_permission_ = false;  // a host socket refused the VMM's user once already
   std::vector<uint8_t> scratch_;
 
-  std::thread thread_;  // last: starts after everything above exists
+  std::thread thread_;  // last: start() runs it once everything above exists
 };
 
 }  // namespace shelter::vmm::virtio

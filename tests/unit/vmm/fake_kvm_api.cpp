@@ -1,9 +1,13 @@
 #include "tests/unit/vmm/fake_kvm_api.h"
 
+#include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -195,10 +199,20 @@ kvm::SysResult FakeKvmApi::run(unsigned vcpu) {
     vcpus_.at(vcpu).last_was_io_in = area->exit_reason == KVM_EXIT_IO && area->io.direction == KVM_EXIT_IO_IN;
     return {0, 0};
   }
-  // Out of script: the vCPU idles in the guest until it is kicked.
+  // Out of script: the vCPU idles in the guest until it is kicked. Like
+  // KVM_RUN it blocks in a call the vCPU's seccomp list allows: a futex wait
+  // on the run area's first word, which holds immediate_exit. The kick sets
+  // immediate_exit before it signals, so a wait entered after the set finds
+  // the word changed and one entered before is interrupted by the signal.
   ++idle_vcpus_;
+  static_assert(offsetof(kvm_run, immediate_exit) < sizeof(uint32_t));
+  auto* first_word = reinterpret_cast<uint32_t*>(area);
   std::atomic_ref<uint8_t> immediate_exit(area->immediate_exit);
-  while (!immediate_exit.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  while (!immediate_exit.load()) {
+    uint32_t seen = std::atomic_ref<uint32_t>(*first_word).load();
+    if (immediate_exit.load()) break;
+    ::syscall(SYS_futex, first_word, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+  }
   --idle_vcpus_;
   return {-1, EINTR};
 }

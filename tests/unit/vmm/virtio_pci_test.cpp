@@ -295,7 +295,7 @@ TEST_F(VirtioPciTest, NotificationsReachTheDeviceThroughMmioAndIoeventfd) {
     EXPECT_EQ(ioeventfd.len, 2u);
     EXPECT_EQ(ioeventfd.flags, 0u);
   }
-  loop.start();
+  loop.start([](const std::string& message) { ADD_FAILURE() << message; });
   uint64_t one = 1;
   ASSERT_EQ(::write(bound[1].as<kvm_ioeventfd>().fd, &one, 8), 8);
   EXPECT_EQ(device->wait_for_notifications(3), (std::vector<uint16_t>{1, 0, 1}));
@@ -439,7 +439,7 @@ TEST_F(VirtioPciTest, ConcurrentGuestAndDeviceAccessesDoNotDeadlock) {
   enable_msix();
   bring_up(0);
   DeviceSignals* signals = device->activation->signals;
-  loop.start();
+  loop.start([](const std::string& message) { ADD_FAILURE() << message; });
   std::atomic<bool> done{false};
   std::vector<std::thread> threads;
   // A vCPU resetting and bringing the device up again.

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <termios.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <span>
 
 #include "common/error.h"
+#include "vmm/jail/thread_filter.h"
 
 namespace shelter::vmm::devices {
 namespace {
@@ -23,6 +25,9 @@ void restore_terminal_and_reraise(int signal) {
   ::tcsetattr(saved_fd, TCSANOW, &saved_settings);
   ::signal(signal, SIG_DFL);
   ::raise(signal);
+  // Still here: as PID 1 of the jail's PID namespace, the default action
+  // of the signal is ignored. End as it would have.
+  ::_exit(128 + signal);
 }
 
 }  // namespace
@@ -39,7 +44,15 @@ TerminalInput::TerminalInput(int terminal_fd, InputSink& console)
   ::signal(SIGINT, restore_terminal_and_reraise);
   ::signal(SIGTERM, restore_terminal_and_reraise);
   check_syscall(::tcsetattr(terminal_fd_, TCSANOW, &settings), "tcsetattr on the console terminal");
-  thread_ = std::thread([this] { copy_input(); });
+  thread_ = std::thread([this] {
+    try {
+      jail::enter_thread(jail::ThreadKind::kTerminalInput);
+    } catch (const Error& e) {
+      spdlog::error("the terminal input thread stops: {}", e.what());
+      return;
+    }
+    copy_input();
+  });
 }
 
 TerminalInput::~TerminalInput() {

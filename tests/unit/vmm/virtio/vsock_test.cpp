@@ -94,6 +94,7 @@ class VsockTest : public ::testing::Test {
     dir_ = ::mkdtemp(pattern.data());
     uds_ = dir_ + "/v.sock";
     device_ = std::make_unique<VsockDevice>(kGuestCid, uds_);
+    device_->start([](const std::string& message) { ADD_FAILURE() << message; });
     TestDriver events(memory_, 4, 0x380000, 0x1000);
     device_->activate(Activation{&memory_, kCommonDeviceFeatures, {rx_.config(), tx_.config(), events.config()}, &signals_});
     post_rx(16);
