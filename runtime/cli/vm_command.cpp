@@ -1,96 +1,51 @@
 #include "runtime/cli/vm_command.h"
 
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <memory>
-#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
 
 #include "common/error.h"
-#include "vmm/arch/x86_64/cpuid.h"
-#include "vmm/devices/legacy/terminal_input.h"
-#include "vmm/kvm/error.h"
-#include "vmm/kvm/kvm_api.h"
-#include "vmm/machine.h"
+#include "runtime/cli/logging.h"
+#include "runtime/cli/vm_options.h"
 
 namespace shelter::cli {
 namespace {
 
-// The guest's serial output, unbuffered, on stdout.
-class StdoutSink final : public vmm::devices::ByteSink {
- public:
-  void write(uint8_t byte) override {
-    while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
-    }
-  }
-};
+// The VMM process lives in its own executable beside this one, linked with
+// the VMM alone: a VM's process then maps none of the crypto, archive and
+// HTTP libraries the rest of the CLI needs (docs/vmm.md).
+constexpr const char* kVmmExecutable = "shelter-vmm";
 
-int run_vm(const vmm::VmConfig& config) {
-  StdoutSink console;
-  std::unique_ptr<vmm::Machine> machine = vmm::build_machine(vmm::kvm::system_kvm_api(), config, console);
-  std::optional<vmm::devices::TerminalInput> input;
-  if (::isatty(STDIN_FILENO)) input.emplace(STDIN_FILENO, machine->serial());
-  vmm::devices::VmExit exit = machine->run();
-  input.reset();
-  if (auto boot = machine->boot_time()) spdlog::info("guest boot time: {} us", boot->count());
-  switch (exit.reason) {
-    case vmm::devices::VmExit::Reason::kExitPort:
-      spdlog::info("{}", exit.message);
-      return exit.status;
-    case vmm::devices::VmExit::Reason::kReset:
-    case vmm::devices::VmExit::Reason::kPowerOff:
-      spdlog::info("{}", exit.message);
-      return kExitOk;
-    case vmm::devices::VmExit::Reason::kError:
-      break;
-  }
-  throw vmm::VmmError(exit.message);
-}
-
-// --disk FILE[,ro]: the last comma-separated field may say ro or rw.
-vmm::DiskConfig parse_disk(const std::string& text) {
-  vmm::DiskConfig disk{text, false};
-  if (size_t comma = text.rfind(','); comma != std::string::npos) {
-    std::string mode = text.substr(comma + 1);
-    if (mode == "ro" || mode == "rw") {
-      disk.path = text.substr(0, comma);
-      disk.read_only = mode == "ro";
-    }
-  }
-  if (disk.path.empty()) throw Error("--disk " + text + ": no file named");
-  return disk;
+[[noreturn]] int exec_vmm(const VmOptions& options) {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) throw Error("cannot find the shelter executable: " + error.message());
+  std::filesystem::path vmm = self.parent_path() / kVmmExecutable;
+  std::vector<std::string> args{vmm.string(), "--log-level", current_log_level()};
+  for (std::string& arg : options.arguments()) args.push_back(std::move(arg));
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  ::execv(vmm.c_str(), argv.data());
+  throw SystemError("cannot run the VMM " + vmm.string(), errno);
 }
 
 }  // namespace
 
 void add_vm_command(CLI::App& app, Commands& commands) {
-  auto config = std::make_shared<vmm::VmConfig>();
+  auto options = std::make_shared<VmOptions>();
   CLI::App* vm = app.add_subcommand(
       "vm", "Boot a kernel under the built-in KVM VMM, without an image. Serial output goes to stdout; "
             "the exit status is the guest's (exit port), 0 on power-off or reset.");
-  vm->add_option("--kernel", config->kernel, "bzImage, PVH ELF or ELF64 kernel")->required();
-  vm->add_option("--initrd", config->initrd, "Initial ramdisk");
-  vm->add_option("--cmdline", config->cmdline, "Kernel command line");
-  vm->add_option("--memory", config->memory_mib, "Guest memory in MiB")
-      ->check(CLI::Range(vmm::kMinMemoryMib, vmm::kMaxMemoryMib))
-      ->capture_default_str();
-  vm->add_option("--cpus", config->cpus, "Number of vCPUs")
-      ->check(CLI::Range(1u, vmm::x86_64::kMaxVcpus))
-      ->capture_default_str();
-  auto disks = std::make_shared<std::vector<std::string>>();
-  vm->add_option("--disk", *disks, "virtio-blk disk backed by FILE, read-write unless FILE,ro (repeatable)")
-      ->type_name("FILE[,ro]");
-  vm->add_option("--vsock-uds", config->vsock_uds,
-                 "virtio-vsock bridged to Unix sockets: the host listens at PATH (CONNECT <port>), guest "
-                 "connections to port P go to PATH_P");
-  commands.push_back(Command{vm,
-                             [config, disks] {
-                               config->disks.clear();
-                               for (const std::string& disk : *disks) config->disks.push_back(parse_disk(disk));
-                               return run_vm(*config);
-                             },
-                             kExitFailure});
+  add_vm_options(*vm, *options);
+  commands.push_back(Command{vm, [options] { return exec_vmm(*options); }, kExitFailure});
 }
 
 }  // namespace shelter::cli
