@@ -17,4 +17,11 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+std::string current_log_level() {
+  spdlog::level::level_enum level = spdlog::default_logger()->level();
+  for (const std::string& name : log_level_names())
+    if (spdlog::level::from_str(name) == level) return name;
+  return "warn";
+}
+
 }  // namespace shelter::cli

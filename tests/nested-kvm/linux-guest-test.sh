@@ -4,7 +4,8 @@
 # bus through the VMM's ACPI tables, bind its own virtio-pci drivers to the
 # rng, console, block and vsock devices with MSI-X, read the disk as it is
 # on the host, write to hvc0, and power off through ACPI (status 0).
-# Usage: linux-guest-test.sh SHELTER   (77: cannot be set up here)
+# Usage: linux-guest-test.sh SHELTER   (77: cannot be set up here; shelter-vmm
+# must lie beside SHELTER)
 set -euo pipefail
 shelter=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,7 +55,7 @@ RUN
 chmod +x "$work/run.sh"
 
 status=0
-output=$("$here/run-in-guest.sh" --add "$shelter" --add "$kernel" --add "$work" -- "$work/run.sh" 2>&1) || status=$?
+output=$("$here/run-in-guest.sh" --add "$shelter" --add "$(dirname "$shelter")/shelter-vmm" --add "$kernel" --add "$work" -- "$work/run.sh" 2>&1) || status=$?
 echo "$output" | grep -a '^LINUX' || true
 [ "$status" = 77 ] && { echo "$output" | tail -n 5; exit 77; }
 failed=0

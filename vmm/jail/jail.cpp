@@ -17,10 +17,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "common/error.h"
@@ -209,7 +211,13 @@ int wait_for_vmm(pid_t pid) {
 }  // namespace
 
 JailIdentity default_jail_identity() {
-  if (const passwd* user = ::getpwnam("shelter")) return {user->pw_uid, user->pw_gid};
+  // /etc/passwd read directly (fgetpwent), not through NSS: NSS loads shared
+  // modules, which a statically linked VMM cannot (and a jail user is local).
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen("/etc/passwd", "re"), &std::fclose);
+  if (file) {
+    while (const passwd* user = ::fgetpwent(file.get()))
+      if (std::strcmp(user->pw_name, "shelter") == 0) return {user->pw_uid, user->pw_gid};
+  }
   return {65534, 65534};
 }
 

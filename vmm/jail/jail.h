@@ -29,8 +29,8 @@ struct JailIdentity {
   gid_t gid;
 };
 
-// The `shelter` user and its group when the host has them, otherwise
-// nobody/nogroup (65534), which owns no files.
+// The `shelter` user of /etc/passwd and its group when the host has them,
+// otherwise nobody/nogroup (65534), which owns no files.
 JailIdentity default_jail_identity();
 
 struct JailConfig {

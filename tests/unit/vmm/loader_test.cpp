@@ -1,6 +1,10 @@
 // Loading synthetic kernels into guest memory: what each boot protocol
 // hands the guest, and one clear error for every bad input.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "tests/unit/vmm/test_images.h"
 #include "vmm/arch/x86_64/boot_params.h"
@@ -26,6 +30,16 @@ std::string load_error(const GuestMemory& memory, const BootFiles& files) {
     return e.what();
   }
   return "";
+}
+
+// How many pages of guest memory [address, +size) are allocated (mincore).
+size_t resident_pages(const GuestMemory& memory, uint64_t address, uint64_t size) {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> pages((size + page - 1) / page);
+  EXPECT_EQ(::mincore(memory.slice(address, size).data(), size, pages.data()), 0);
+  size_t resident = 0;
+  for (unsigned char flags : pages) resident += flags & 1;
+  return resident;
 }
 
 BootFiles files_for(const std::vector<uint8_t>& kernel, const std::string& cmdline = "console=ttyS0") {
@@ -210,6 +224,28 @@ TEST(Loader, WritesGdtAndIdentityPageTables) {
     ASSERT_TRUE((pde & kPagePresent) && (pde & kPageHuge) && (pde & kPageWritable));
     EXPECT_EQ((pde & ~0x1fffffull) | (address & 0x1fffff), address);
   }
+}
+
+
+// Only the file's bytes are written: a kernel's init_size or bss beyond them
+// stays unallocated until the guest touches it, and reads zero.
+TEST(Loader, BzImageInitSizeBeyondTheFileIsLeftUntouched) {
+  GuestMemory memory(MemoryLayout(64 * kMiB));
+  auto kernel = make_bzimage({.init_size = 16 * kMiB});
+  BootSetup setup = load_kernel(memory, files_for(kernel));
+  EXPECT_EQ(resident_pages(memory, setup.kernel_start + kMiB, 15 * kMiB), 0u);
+  EXPECT_EQ(memory.read_object<uint64_t>(setup.kernel_end - 8), 0u);
+}
+
+TEST(Loader, ElfBssIsLeftUntouched) {
+  GuestMemory memory(MemoryLayout(64 * kMiB));
+  testing::ElfSpec spec;
+  spec.file_bytes = 0x1000;
+  spec.memory_bytes = 8 * kMiB;
+  auto kernel = make_elf(spec);
+  BootSetup setup = load_kernel(memory, files_for(kernel));
+  EXPECT_EQ(resident_pages(memory, setup.kernel_start + kMiB, 7 * kMiB), 0u);
+  EXPECT_EQ(memory.read_object<uint64_t>(setup.kernel_end - 8), 0u);
 }
 
 }  // namespace

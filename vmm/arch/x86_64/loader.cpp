@@ -99,7 +99,7 @@ BootSetup load_bzimage(const GuestMemory& memory, const BootFiles& files) {
   setup.kernel_start = image.load_address;
   setup.kernel_end = image.load_address + image.init_size;
   check_kernel_fits(memory, files.kernel_name, setup.kernel_start, setup.kernel_end);
-  memory.fill(setup.kernel_start, image.init_size, 0);
+  // The rest of [kernel_start, +init_size) is zero already (see load_kernel).
   memory.write(image.load_address, image.protected_mode_kernel);
   // cmdline_size excludes the terminating NUL.
   write_cmdline(memory, files.cmdline, std::min<uint64_t>(image.header.cmdline_size, memory::kCmdlineMaxSize - 1));
@@ -117,10 +117,8 @@ void load_elf_segments(const GuestMemory& memory, const BootFiles& files, const 
   setup.kernel_start = image.lowest_address();
   setup.kernel_end = image.highest_address();
   check_kernel_fits(memory, files.kernel_name, setup.kernel_start, setup.kernel_end);
-  for (const ElfSegment& segment : image.segments) {
-    memory.fill(segment.physical_address, segment.memory_size, 0);
-    memory.write(segment.physical_address, segment.data);
-  }
+  // A segment's bytes past its file bytes (bss) are zero already (see load_kernel).
+  for (const ElfSegment& segment : image.segments) memory.write(segment.physical_address, segment.data);
 }
 
 void write_start_info(const GuestMemory& memory, const BootFiles& files, const BootSetup& setup) {

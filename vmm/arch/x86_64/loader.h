@@ -37,7 +37,10 @@ struct BootFiles {
 };
 
 // Loads everything and writes the boot GDT and identity page tables. Throws
-// VmmError with one line naming the file and the reason.
+// VmmError with one line naming the file and the reason. memory must be new
+// guest memory, which reads zero: the loader writes the file's bytes only and
+// leaves the kernel's bss and the rest of its init_size alone, so those pages
+// are not allocated (nor counted in the VMM's RSS) until the guest uses them.
 BootSetup load_kernel(const memory::GuestMemory& memory, const BootFiles& files);
 
 }  // namespace shelter::vmm::x86_64
