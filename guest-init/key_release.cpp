@@ -19,7 +19,7 @@ EvidenceDevice detect_evidence_device(const std::function<bool(const char*)>& ex
 std::unique_ptr<ak::EvidenceProvider> make_evidence_provider(const images::KeyReleaseParams& params,
                                                              FrameStream& channel,
                                                              const std::function<bool(const char*)>& exists,
-                                                             TsmFs& tsm) {
+                                                             TsmFs& tsm, SevGuestDevice& sev_guest) {
   if (params.tee == "sim") return std::make_unique<ChannelEvidenceProvider>(channel);
   EvidenceDevice device = detect_evidence_device(exists);
   if (device == EvidenceDevice::kNone)
@@ -27,6 +27,8 @@ std::unique_ptr<ak::EvidenceProvider> make_evidence_provider(const images::KeyRe
                 kConfigfsTsmReport + ", " + kSevGuestDevice + ", " + kTdxGuestDevice);
   if (params.tee == "snp" && device == EvidenceDevice::kConfigfsTsm)
     return std::make_unique<TsmSnpEvidenceProvider>(tsm, kConfigfsTsmReport);
+  if (params.tee == "snp" && device == EvidenceDevice::kSevGuest)
+    return std::make_unique<SevGuestEvidenceProvider>(sev_guest);
   throw Error("collecting " + params.tee + " evidence through " +
               (device == EvidenceDevice::kConfigfsTsm ? std::string(kConfigfsTsmReport)
                : device == EvidenceDevice::kSevGuest  ? std::string(kSevGuestDevice)

@@ -11,6 +11,7 @@
 
 #include "attest/kbs/client.h"
 #include "guest-init/attest_channel.h"
+#include "guest-init/sev_guest.h"
 #include "guest-init/tsm_report.h"
 #include "images/kernel_cmdline.h"
 
@@ -24,13 +25,14 @@ inline constexpr const char* kTdxGuestDevice = "/dev/tdx_guest";
 
 EvidenceDevice detect_evidence_device(const std::function<bool(const char* path)>& exists);
 
-// The provider for params.tee: the channel for "sim"; for "snp" the first
-// device found (configfs-tsm is implemented; /dev/sev-guest and TDX are not
-// yet). Throws Error naming what is missing.
+// The provider for params.tee: the channel for "sim"; for "snp" configfs-tsm
+// when the kernel has it, else /dev/sev-guest. TDX is not implemented (a TD
+// quote needs configfs-tsm's TDX provider or a quoting service). Throws Error
+// naming what is missing.
 std::unique_ptr<attest::kbs::EvidenceProvider> make_evidence_provider(const images::KeyReleaseParams& params,
                                                                       FrameStream& channel,
                                                                       const std::function<bool(const char*)>& exists,
-                                                                      TsmFs& tsm);
+                                                                      TsmFs& tsm, SevGuestDevice& sev_guest);
 
 // Accepts a token only when its signing key has the pinned fingerprint and
 // its signature and expiry check out; throws Error with the reason.

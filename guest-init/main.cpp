@@ -316,8 +316,9 @@ dev_t unlock_image(DeviceMapper& mapper, const images::GuestParams& params, dev_
   ChannelTransport transport(channel);
   auto exists = [](const char* path) { return ::access(path, F_OK) == 0; };
   KernelTsmFs tsm;
+  KernelSevGuestDevice sev_guest(kSevGuestDevice);
   std::unique_ptr<attest::kbs::EvidenceProvider> evidence =
-      make_evidence_provider(*params.key_release, channel, exists, tsm);
+      make_evidence_provider(*params.key_release, channel, exists, tsm, sev_guest);
   std::vector<uint8_t> key = obtain_image_key(*params.key_release, transport, *evidence, [] { return std::time(nullptr); });
   struct Wipe {
     std::vector<uint8_t>& key;

@@ -30,15 +30,16 @@ TEST(KeyRelease, EvidenceDevicesAreTriedInOrder) {
 TEST(KeyRelease, HardwareTeeWithoutADeviceIsAClearError) {
   FrameStream unused(-1);
   KernelTsmFs tsm;
+  KernelSevGuestDevice sev_guest(kSevGuestDevice);
   images::KeyReleaseParams params{"aes-xts-plain64", "snp", "default/key/k", std::vector<uint8_t>(32)};
   try {
-    make_evidence_provider(params, unused, [](const char*) { return false; }, tsm);
+    make_evidence_provider(params, unused, [](const char*) { return false; }, tsm, sev_guest);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/dev/sev-guest"), std::string::npos) << e.what();
   }
   params.tee = "sim";
-  EXPECT_NE(make_evidence_provider(params, unused, [](const char*) { return false; }, tsm), nullptr);
+  EXPECT_NE(make_evidence_provider(params, unused, [](const char*) { return false; }, tsm, sev_guest), nullptr);
 }
 
 TEST(KeyRelease, TokenMustComeFromThePinnedBroker) {
