@@ -66,7 +66,8 @@ nlohmann::json SevGuestEvidenceProvider::evidence(std::span<const uint8_t> repor
     if (err == 0) break;
     const uint32_t fw_error = static_cast<uint32_t>(arg.exitinfo2), vmm_error = static_cast<uint32_t>(arg.exitinfo2 >> 32);
     // Certificate buffer too small: the kernel wrote the length it needs
-    // into certs_len (sev-guest.rst); one more try with that length.
+    // into certs_len (sev-guest.rst); one more try with that length, which
+    // the driver takes only page-aligned.
     if (err == EIO && vmm_error == uapi::kVmmErrInvalidLen && attempt == 0) {
       if (request.certs_len <= certs.size() || request.certs_len > kMaxCertsLength || request.certs_len % kPageSize != 0)
         throw Error("SNP_GET_EXT_REPORT: the host asks for an unacceptable certificate buffer of " +
