@@ -59,7 +59,6 @@ static_assert(offsetof(SnpGuestRequestIoctl, exitinfo2) == 24);
 constexpr unsigned long iowr_s(unsigned nr) {
   return (3ul << 30) | (sizeof(SnpGuestRequestIoctl) << 16) | (static_cast<unsigned long>('S') << 8) | nr;
 }
-inline constexpr unsigned long kSnpGetReport = iowr_s(0x0);
 inline constexpr unsigned long kSnpGetExtReport = iowr_s(0x2);
 static_assert(kSnpGetExtReport == 0xC0205302);
 

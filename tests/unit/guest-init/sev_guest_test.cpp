@@ -100,11 +100,6 @@ std::vector<uint8_t> decoded(const nlohmann::json& value) {
   return attest::kbs::base64_decode(value.get<std::string>()).value();
 }
 
-TEST(SevGuest, IoctlNumbersMatchTheUapi) {
-  EXPECT_EQ(uapi::kSnpGetReport, 0xC0205300ul);
-  EXPECT_EQ(uapi::kSnpGetExtReport, 0xC0205302ul);
-}
-
 TEST(SevGuest, EvidenceIsTheReportAndChainAsConfigfsTsmGivesIt) {
   FakeSevGuest device;
   nlohmann::json evidence = SevGuestEvidenceProvider(device).evidence(kReportData);
