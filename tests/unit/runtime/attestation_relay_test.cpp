@@ -98,7 +98,9 @@ class RelayTest : public ::testing::Test {
     guest::FrameStream stream(guest_end.get());
     guest::ChannelTransport transport(stream);
     guest::KernelTsmFs tsm;
-    auto provider = guest::make_evidence_provider(params_, stream, [](const char*) { return false; }, tsm);
+    guest::KernelSevGuestDevice sev_guest(guest::kSevGuestDevice);
+    auto provider =
+        guest::make_evidence_provider(params_, stream, [](const char*) { return false; }, tsm, sev_guest);
     return guest::obtain_image_key(params_, transport, *provider, [] { return std::time(nullptr); });
   }
 
