@@ -11,33 +11,26 @@
 #include "attest/snp/report.h"
 #include "common/error.h"
 #include "guest-init/key_release.h"
+#include "tests/unit/guest-init/snp_cert_table.h"
 
 namespace shelter::guest {
 namespace {
 
 namespace uapi = sev_guest_uapi;
 
-void put_entry(std::vector<uint8_t>& table, const std::array<uint8_t, 16>& guid, uint32_t offset, uint32_t length) {
-  table.insert(table.end(), guid.begin(), guid.end());
-  for (uint32_t v : {offset, length})
-    for (int i = 0; i < 4; ++i) table.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-constexpr std::array<uint8_t, 16> kVcek = {0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45,
-                                           0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
-constexpr std::array<uint8_t, 16> kAsk = {0x79, 0xb3, 0xb7, 0x4a, 0xac, 0xbb, 0xe4, 0x4f,
-                                          0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
-constexpr std::array<uint8_t, 16> kArk = {0xa4, 0x06, 0xb4, 0xc0, 0x03, 0xa8, 0x52, 0x49,
-                                          0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
+using testing::kArkGuid;
+using testing::kAskGuid;
+using testing::kVcekGuid;
+using testing::put_cert_table_entry;
 
 // A certificate table whose certificates are cert_size bytes of 'V', 'A', 'R'.
 std::vector<uint8_t> cert_table(size_t cert_size) {
   std::vector<uint8_t> table;
   const auto base = static_cast<uint32_t>(4 * 24), size = static_cast<uint32_t>(cert_size);
-  put_entry(table, kVcek, base, size);
-  put_entry(table, kAsk, base + size, size);
-  put_entry(table, kArk, base + 2 * size, size);
-  put_entry(table, {}, 0, 0);
+  put_cert_table_entry(table, kVcekGuid, base, size);
+  put_cert_table_entry(table, kAskGuid, base + size, size);
+  put_cert_table_entry(table, kArkGuid, base + 2 * size, size);
+  put_cert_table_entry(table, {}, 0, 0);
   for (uint8_t c : {'V', 'A', 'R'}) table.insert(table.end(), cert_size, c);
   return table;
 }
