@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/hex.h"
+#include "common/json_member.h"
 #include "images/archive.h"
 #include "images/digest.h"
 #include "images/staging.h"
@@ -111,9 +112,8 @@ class OciLayout {
       chosen = &manifests[0];
     } else {
       for (const json& m : manifests) {
-        const json platform = m.is_object() ? m.value("platform", json::object()) : json::object();
-        if (platform.is_object() && platform.value("os", "") == "linux" &&
-            platform.value("architecture", "") == "amd64") {
+        const json& platform = json_member(m, "platform");
+        if (json_string_member(platform, "os") == "linux" && json_string_member(platform, "architecture") == "amd64") {
           chosen = &m;
           break;
         }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "attest/kbs/base64.h"
+#include "common/json_member.h"
 
 namespace shelter::attest::kbs {
 namespace {
@@ -150,7 +151,7 @@ std::vector<uint8_t> aes_gcm_decrypt(SecretBytes& cek, std::span<const uint8_t> 
 }
 
 EvpPkeyPtr p256_from_jwk(const Json& jwk, const char* what) {
-  if (!jwk.is_object() || jwk.value("kty", "") != "EC" || jwk.value("crv", "") != "P-256")
+  if (!jwk.is_object() || json_string_member(jwk, "kty") != "EC" || json_string_member(jwk, "crv") != "P-256")
     throw KbsProtocolError(std::string(what) + " is not an EC P-256 JWK");
   std::vector<uint8_t> xy = b64_member(jwk, "x", true);
   std::vector<uint8_t> y = b64_member(jwk, "y", true);
@@ -201,8 +202,8 @@ std::vector<uint8_t> TeeKeyPair::decrypt(std::string_view jwe_json) const {
     protected_text = jwe["protected"].get<std::string>();
   }
   Json header = joint_header(jwe, protected_text);
-  if (header.value("alg", "") != kKeyWrapAlg) throw KbsProtocolError("JWE: alg is not ECDH-ES+A256KW");
-  if (header.value("enc", "") != "A256GCM") throw KbsProtocolError("JWE: enc is not A256GCM");
+  if (json_string_member(header, "alg") != kKeyWrapAlg) throw KbsProtocolError("JWE: alg is not ECDH-ES+A256KW");
+  if (json_string_member(header, "enc") != "A256GCM") throw KbsProtocolError("JWE: enc is not A256GCM");
   if (header.contains("zip")) throw KbsProtocolError("JWE: compressed content is not accepted");
   if (!header.contains("epk")) throw KbsProtocolError("JWE: no epk");
   EvpPkeyPtr epk = p256_from_jwk(header["epk"], "JWE epk");
@@ -239,7 +240,7 @@ Json token_header(std::string_view token) {
   auto header = base64url_decode(token.substr(0, first));
   if (!header) throw KbsProtocolError("token is not a JWT");
   Json header_json = Json::parse(header->begin(), header->end(), nullptr, false);
-  if (!header_json.is_object() || header_json.value("alg", "") != "ES256") {
+  if (!header_json.is_object() || json_string_member(header_json, "alg") != "ES256") {
     throw KbsProtocolError("token is not signed ES256");
   }
   return header_json;

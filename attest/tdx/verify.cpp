@@ -9,6 +9,7 @@
 #include "attest/tdx/event_log.h"
 #include "attest/tdx/pck.h"
 #include "common/hex.h"
+#include "common/json_member.h"
 
 namespace shelter::attest::tdx {
 namespace {
@@ -69,32 +70,35 @@ std::optional<std::string> verify_collateral(const SignedCollateral& collateral,
     return member + " collateral signature does not verify";
   }
   body = document[member];
-  auto issue = parse_rfc3339(body.value("issueDate", ""));
-  auto next = parse_rfc3339(body.value("nextUpdate", ""));
+  auto issue = parse_rfc3339(json_string_member(body, "issueDate"));
+  auto next = parse_rfc3339(json_string_member(body, "nextUpdate"));
   if (!issue || !next) return member + " collateral lacks issueDate/nextUpdate";
   if (now < *issue) return member + " collateral is not yet valid at " + format_rfc3339(now);
-  if (now > *next) return member + " collateral expired at " + body["nextUpdate"].get<std::string>();
+  if (now > *next) return member + " collateral expired at " + json_string_member(body, "nextUpdate");
   return std::nullopt;
 }
 
 bool components_at_least(const Json& levels, std::span<const uint8_t> have) {
   if (!levels.is_array() || levels.size() != have.size()) return false;
   for (size_t i = 0; i < have.size(); ++i) {
-    const Json& svn = levels[i]["svn"];
+    const Json& svn = json_member(levels[i], "svn");
     if (!svn.is_number_unsigned() || have[i] < svn.get<uint64_t>()) return false;
   }
   return true;
 }
 
 std::optional<std::string> tcb_status(const Json& tcb_info, const PckExtensions& pck, const Quote& quote) {
-  if (tcb_info.value("id", "") != "TDX") return std::nullopt;
-  for (const Json& level : tcb_info.value("tcbLevels", Json::array())) {
-    const Json& tcb = level["tcb"];
-    if (!tcb.is_object() || !tcb["pcesvn"].is_number_unsigned()) continue;
-    if (components_at_least(tcb["sgxtcbcomponents"], pck.sgx_tcb_components) &&
-        pck.pce_svn >= tcb["pcesvn"].get<uint64_t>() &&
-        components_at_least(tcb["tdxtcbcomponents"], quote.body.tee_tcb_svn)) {
-      return level.value("tcbStatus", "");
+  if (json_string_member(tcb_info, "id") != "TDX") return std::nullopt;
+  const Json& levels = json_member(tcb_info, "tcbLevels");
+  if (!levels.is_array()) return std::nullopt;
+  for (const Json& level : levels) {
+    const Json& tcb = json_member(level, "tcb");
+    const Json& pce_svn = json_member(tcb, "pcesvn");
+    if (!pce_svn.is_number_unsigned()) continue;
+    if (components_at_least(json_member(tcb, "sgxtcbcomponents"), pck.sgx_tcb_components) &&
+        pck.pce_svn >= pce_svn.get<uint64_t>() &&
+        components_at_least(json_member(tcb, "tdxtcbcomponents"), quote.body.tee_tcb_svn)) {
+      return json_string_member(level, "tcbStatus");
     }
   }
   return std::nullopt;
@@ -102,13 +106,13 @@ std::optional<std::string> tcb_status(const Json& tcb_info, const PckExtensions&
 
 // TCB info names the TDX module's signer and SEAM attributes (under a mask).
 std::optional<std::string> check_tdx_module(const Json& tcb_info, const Quote& quote) {
-  if (!tcb_info.contains("tdxModule")) return std::nullopt;
-  const Json& module = tcb_info["tdxModule"];
-  if (!hex_equals(module["mrsigner"], quote.body.mr_signer_seam)) {
+  const Json& module = json_member(tcb_info, "tdxModule");
+  if (module.is_null()) return std::nullopt;
+  if (!hex_equals(json_member(module, "mrsigner"), quote.body.mr_signer_seam)) {
     return "TDX module MRSIGNERSEAM does not match the TCB info";
   }
-  auto attributes = from_hex(module.value("attributes", ""));
-  auto mask = from_hex(module.value("attributesMask", ""));
+  auto attributes = from_hex(json_string_member(module, "attributes"));
+  auto mask = from_hex(json_string_member(module, "attributesMask"));
   if (!attributes || !mask || attributes->size() != 8 || mask->size() != 8) {
     return "TCB info tdxModule attributes are malformed";
   }
@@ -132,21 +136,25 @@ std::optional<std::string> qe_status(const Json& identity, const EnclaveReport& 
   };
   uint8_t misc[4];
   for (int i = 0; i < 4; ++i) misc[i] = static_cast<uint8_t>(qe.misc_select >> (8 * (3 - i)));  // big-endian hex
-  if (identity.value("id", "") != "TD_QE") {
+  if (json_string_member(identity, "id") != "TD_QE") {
     problem = "QE identity is not for the TD quoting enclave";
-  } else if (!hex_equals(identity["mrsigner"], qe.mr_signer)) {
+  } else if (!hex_equals(json_member(identity, "mrsigner"), qe.mr_signer)) {
     problem = "QE report MRSIGNER does not match the QE identity";
-  } else if (!identity["isvprodid"].is_number_unsigned() || identity["isvprodid"].get<uint64_t>() != qe.isv_prod_id) {
+  } else if (!json_member(identity, "isvprodid").is_number_unsigned() ||
+             json_member(identity, "isvprodid").get<uint64_t>() != qe.isv_prod_id) {
     problem = "QE report ISVPRODID does not match the QE identity";
-  } else if (!masked_equal(identity["miscselect"], identity["miscselectMask"], misc)) {
+  } else if (!masked_equal(json_member(identity, "miscselect"), json_member(identity, "miscselectMask"), misc)) {
     problem = "QE report MISCSELECT does not match the QE identity";
-  } else if (!masked_equal(identity["attributes"], identity["attributesMask"], qe.attributes)) {
+  } else if (!masked_equal(json_member(identity, "attributes"), json_member(identity, "attributesMask"), qe.attributes)) {
     problem = "QE report attributes do not match the QE identity";
   }
   if (!problem.empty()) return std::nullopt;
-  for (const Json& level : identity.value("tcbLevels", Json::array())) {
-    const Json& svn = level["tcb"]["isvsvn"];
-    if (svn.is_number_unsigned() && qe.isv_svn >= svn.get<uint64_t>()) return level.value("tcbStatus", "");
+  const Json& levels = json_member(identity, "tcbLevels");
+  if (levels.is_array()) {
+    for (const Json& level : levels) {
+      const Json& svn = json_member(json_member(level, "tcb"), "isvsvn");
+      if (svn.is_number_unsigned() && qe.isv_svn >= svn.get<uint64_t>()) return json_string_member(level, "tcbStatus");
+    }
   }
   problem = "QE identity: no matching TCB level for ISVSVN " + std::to_string(qe.isv_svn);
   return std::nullopt;

@@ -95,5 +95,30 @@ TEST(KbsJwt, TokenVerifiesOnlyUnchangedAndUnexpired) {
   EXPECT_THROW(verify_token(key.get(), "a.b", 1000), KbsProtocolError);
 }
 
+// Header members of the wrong JSON type are refusals, not nlohmann
+// type_errors escaping the parser (a fuzzer's find: {"alg":1}).
+TEST(KbsJwt, HeaderMembersOfTheWrongTypeAreRefused) {
+  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  ASSERT_TRUE(key);
+  for (const char* header : {R"({"alg":1})", R"({"alg":null})", R"({"alg":["ES256"]})", R"([1])"}) {
+    std::string token = base64url_encode(header) + ".AAAA.AAAA";
+    EXPECT_THROW(verify_token(key.get(), token, 0), KbsProtocolError) << header;
+    EXPECT_THROW(token_signer_key(token), KbsProtocolError) << header;
+  }
+  std::string jwk_of_numbers = base64url_encode(R"({"alg":"ES256","jwk":{"kty":1,"crv":2}})") + ".AAAA.AAAA";
+  EXPECT_THROW(token_signer_key(jwk_of_numbers), KbsProtocolError);
+}
+
+TEST(KbsJwe, HeaderMembersOfTheWrongTypeAreRefused) {
+  TeeKeyPair tee = TeeKeyPair::generate();
+  auto object = nlohmann::json::parse(encrypt_to(tee.public_key(), bytes_of("the model key")));
+  for (const char* header : {R"({"alg":1,"enc":"A256GCM"})", R"({"alg":"ECDH-ES+A256KW","enc":7})",
+                             R"({"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{"kty":false,"crv":"P-256"}})"}) {
+    auto tampered = object;
+    tampered["protected"] = base64url_encode(header);
+    EXPECT_THROW(tee.decrypt(tampered.dump()), KbsProtocolError) << header;
+  }
+}
+
 }  // namespace
 }  // namespace shelter::attest::kbs
