@@ -1,6 +1,7 @@
-// shelter-vmm: the VMM process behind `shelter vm`. It takes the same options
-// and gives the same output, errors and exit statuses; it is linked with the
-// VMM library alone so that it starts fast and small (docs/vmm.md).
+// shelter-vmm: the VMM process, which `shelter vm` executes. It takes the
+// command's options and gives its output, errors and exit statuses; it is
+// linked with the VMM library alone so that it starts fast and small
+// (docs/vmm.md).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -124,7 +125,8 @@ int run_vm(const cli::VmOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"The VMM process of `shelter vm` (see `shelter vm --help`).", "shelter-vmm"};
+  // `shelter vm` executes this directly, so it speaks as that command.
+  CLI::App app{cli::kVmDescription, "shelter vm"};
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "Diagnostics on stderr")
       ->check(CLI::IsMember(cli::log_level_names()))

@@ -41,10 +41,7 @@ constexpr const char* kVmmExecutable = "shelter-vmm";
 
 void add_vm_command(CLI::App& app, Commands& commands) {
   auto options = std::make_shared<VmOptions>();
-  CLI::App* vm = app.add_subcommand(
-      "vm", "Boot a kernel under the built-in KVM VMM, without an image. Serial output goes to stdout; "
-            "the exit status is the guest's (exit port), 0 on power-off or reset. The VMM runs jailed "
-            "(docs/jail.md); 125 when the jail stopped a forbidden system call.");
+  CLI::App* vm = app.add_subcommand("vm", kVmDescription);
   add_vm_options(*vm, *options);
   commands.push_back(Command{vm, [options] { return exec_vmm(*options); }, kExitFailure});
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The options of `shelter vm`, declared once for both executables that take
-// them: `shelter` (the subcommand) and `shelter-vmm` (the VMM process the
-// subcommand runs, see docs/vmm.md).
+// them: `shelter-cli` (the subcommand) and `shelter-vmm` (the VMM process,
+// which `shelter vm` runs directly, see docs/vmm.md).
 #include <CLI/CLI.hpp>
 #include <sys/types.h>
 
@@ -26,6 +26,12 @@ struct VmOptions {
   // The command-line arguments that give these options again.
   std::vector<std::string> arguments() const;
 };
+
+// What `shelter vm --help` says of the command, in either executable.
+inline constexpr const char* kVmDescription =
+    "Boot a kernel under the built-in KVM VMM, without an image. Serial output goes to stdout; the exit status is "
+    "the guest's (exit port), 0 on power-off or reset. The VMM runs jailed (docs/jail.md); 125 when the jail "
+    "stopped a forbidden system call.";
 
 // Declares --kernel, --initrd, --cmdline, --memory, --cpus, --disk,
 // --vsock-uds and the jail's options on app, filling options.

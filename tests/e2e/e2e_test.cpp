@@ -344,10 +344,12 @@ TEST_F(RemoteBrokerEndToEnd, ChangedKernelIsRefused) {
 
 TEST_F(RemoteBrokerEndToEnd, ChangedInitramfsIsRefused) {
   // `shelter run` puts the shelter-init found beside it into the initramfs:
-  // a copy of shelter beside a changed shelter-init builds a changed one.
+  // a copy of shelter (and the shelter-cli it executes) beside a changed
+  // shelter-init builds a changed one.
   fs::path bin = dir_ / "changed-bin";
   changed_copy(SHELTER_GUEST_INIT, bin / "shelter-init");
   fs::copy_file(SHELTER_BINARY, bin / "shelter");
+  fs::copy_file(fs::path(SHELTER_BINARY).parent_path() / "shelter-cli", bin / "shelter-cli");
   CommandResult r = run_remote("", (bin / "shelter").string());
   expect_refused(r, "key broker refused (PolicyDeny, HTTP 403)");
   EXPECT_NE(r.err.find("measurement is not one of the reference values"), std::string::npos) << r.err;

@@ -69,6 +69,37 @@ TEST_F(VmCommand, HelpNamesTheOptions) {
 
 TEST_F(VmCommand, KernelIsRequired) { expect_error("", 2); }
 
+// `shelter vm` is served by shelter-vmm alone: a shelter without the
+// shelter-cli beside it still runs it (global options included), and says
+// which executable is missing for any other command.
+TEST_F(VmCommand, VmIsServedWithoutTheRestOfTheCli) {
+  std::filesystem::path bin = dir_ / "bin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::copy_file(kShelter, bin / "shelter");
+  std::filesystem::copy_file(std::filesystem::path(kShelter).parent_path() / "shelter-vmm", bin / "shelter-vmm");
+  const std::string shelter = (bin / "shelter").string();
+
+  auto help = run_command(shelter + " vm --help");
+  EXPECT_EQ(help.status, 0) << help.err;
+  EXPECT_NE(help.out.find("shelter vm"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--kernel"), std::string::npos) << help.out;
+  for (const char* global : {"--log-level debug", "--log-level=debug"}) {
+    auto r = run_command(shelter + " " + global + " vm --no-jail --kernel " + (dir_ / "absent").string() +
+                         " </dev/null");
+    EXPECT_EQ(r.status, 1) << global;
+    EXPECT_NE(r.err.find("shelter: error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("absent"), std::string::npos) << r.err;
+  }
+  auto bad_level = run_command(shelter + " --log-level loud vm --kernel x");
+  EXPECT_EQ(bad_level.status, 2) << bad_level.err;
+  EXPECT_NE(bad_level.err.find("--log-level"), std::string::npos) << bad_level.err;
+
+  auto other = run_command(shelter + " build --help");
+  EXPECT_EQ(other.status, 1);
+  EXPECT_EQ(other.err, "shelter: error: cannot run " + (bin / "shelter-cli").string() +
+                           ": No such file or directory\n");
+}
+
 TEST_F(VmCommand, MissingKernelFile) {
   std::string path = (dir_ / "absent").string();
   std::string err = expect_error("--kernel " + path);
