@@ -17,6 +17,7 @@
 #include "common/unique_fd.h"
 #include "guest-init/key_release.h"
 #include "runtime/kbs/broker.h"
+#include "tests/support/test_scratch_dir.h"
 
 namespace shelter::launcher {
 namespace {
@@ -55,9 +56,7 @@ void serve(AttestationRelay& relay, int fd) {
 class RelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("relay-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = shelter::testing::fresh_test_dir("relay");
     tee_.emplace(attest::sim::SimulatedTee::open(dir_ / "sim"));
     runtime::kbs::BrokerConfig config;
     config.state_dir = dir_ / "state";

@@ -10,6 +10,7 @@
 #include "attest/kbs/jose.h"
 #include "attest/sim/simulated_tee.h"
 #include "common/hex.h"
+#include "tests/support/test_scratch_dir.h"
 
 namespace shelter::attest::kbs {
 namespace {
@@ -19,9 +20,7 @@ namespace fs = std::filesystem;
 class SimulatedEvidence : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kbs-sim-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = shelter::testing::fresh_test_dir("kbs-sim");
     measurement_.fill(0x5A);
   }
   void TearDown() override { fs::remove_all(dir_); }

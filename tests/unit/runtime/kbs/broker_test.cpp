@@ -17,6 +17,7 @@
 #include "common/hex.h"
 #include "runtime/kbs/server.h"
 #include "tests/support/loopback_port.h"
+#include "tests/support/test_scratch_dir.h"
 
 namespace shelter::runtime::kbs {
 namespace {
@@ -38,9 +39,7 @@ std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), tex
 class BrokerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kbs-broker-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = shelter::testing::fresh_test_dir("kbs-broker");
     tee_.emplace(attest::sim::SimulatedTee::open(dir_ / "sim"));
     measurement_.fill(0x42);
     admin_key_.reset(EVP_EC_gen("P-256"));

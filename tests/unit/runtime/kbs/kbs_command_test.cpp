@@ -19,6 +19,7 @@
 #include "tests/support/background_command.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
+#include "tests/support/test_scratch_dir.h"
 #include "tests/unit/attest/test_pki.h"
 
 namespace shelter::runtime::kbs {
@@ -30,10 +31,7 @@ const std::string kShelter = SHELTER_BINARY;
 class KbsCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kbs-cli-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = shelter::testing::fresh_test_dir("kbs-cli");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

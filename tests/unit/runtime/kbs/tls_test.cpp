@@ -17,6 +17,7 @@
 #include "runtime/kbs/config.h"
 #include "runtime/kbs/server.h"
 #include "tests/support/run_command.h"
+#include "tests/support/test_scratch_dir.h"
 #include "tests/unit/attest/test_pki.h"
 
 namespace shelter::runtime::kbs {
@@ -33,9 +34,7 @@ const ak::RetryPolicy kOnce{1, std::chrono::milliseconds(1), std::chrono::second
 class KbsTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kbs-tls-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = shelter::testing::fresh_test_dir("kbs-tls");
     fs::create_directories(dir_ / "pki");
     fs::create_directories(dir_ / "other");
     tee_.emplace(attest::sim::SimulatedTee::open(dir_ / "sim"));
