@@ -32,37 +32,75 @@ struct LevelPass {
   std::string what;
 };
 
+// What each worker of a pass reads and hashes with, made on its first
+// parent block: a salted hasher, room for one parent's input blocks and for
+// the parent hash block.
+class PassWorkers {
+ public:
+  struct Children {
+    uint64_t first;  // index of the first input block under the parent
+    uint64_t count;
+    std::span<uint8_t> bytes;
+  };
+
+  PassWorkers(const LevelPass& pass, std::span<const uint8_t> salt)
+      : pass_(pass), salt_(salt), per_block_(hashes_per_block(pass.hash_block_size)), scratch_(worker_count()) {}
+
+  uint64_t per_block() const { return per_block_; }
+  uint64_t parent_blocks() const { return (pass_.input_blocks + per_block_ - 1) / per_block_; }
+
+  // Reads the input blocks under parent block `parent` into the worker's buffer.
+  Children read_children(unsigned worker, uint64_t parent) {
+    Scratch& scratch = scratch_for(worker);
+    uint64_t first = parent * per_block_;
+    uint64_t count = std::min(per_block_, pass_.input_blocks - first);
+    std::span<uint8_t> bytes(scratch.input.data(), count * pass_.input_block_size);
+    read_exact_at(pass_.input_fd, bytes, pass_.input_offset + first * pass_.input_block_size, pass_.what);
+    return {first, count, bytes};
+  }
+  Sha256Digest hash_child(unsigned worker, const Children& children, uint64_t i) {
+    return scratch_[worker].hasher->hash(children.bytes.subspan(i * pass_.input_block_size, pass_.input_block_size));
+  }
+  std::vector<uint8_t>& parent_buffer(unsigned worker) { return scratch_for(worker).parent; }
+  uint64_t parent_offset(uint64_t parent) const { return pass_.parent_offset + parent * pass_.hash_block_size; }
+
+ private:
+  struct Scratch {
+    std::optional<SaltedBlockHasher> hasher;
+    std::vector<uint8_t> input;
+    std::vector<uint8_t> parent;
+  };
+  Scratch& scratch_for(unsigned worker) {
+    Scratch& scratch = scratch_[worker];
+    if (!scratch.hasher) {
+      scratch.hasher.emplace(salt_);
+      scratch.input.resize(per_block_ * pass_.input_block_size);
+      scratch.parent.resize(pass_.hash_block_size);
+    }
+    return scratch;
+  }
+
+  const LevelPass& pass_;
+  std::span<const uint8_t> salt_;
+  uint64_t per_block_;
+  std::vector<Scratch> scratch_;
+};
+
 void write_level(const LevelPass& pass, std::span<const uint8_t> salt, ProgressSink* progress,
                  const std::atomic<bool>* cancel) {
-  const uint64_t per_block = hashes_per_block(pass.hash_block_size);
-  const uint64_t parent_blocks = (pass.input_blocks + per_block - 1) / per_block;
-  const unsigned workers = worker_count();
-  std::vector<std::vector<uint8_t>> inputs(workers);
-  std::vector<std::vector<uint8_t>> parents(workers);
-  std::vector<std::optional<SaltedBlockHasher>> hashers(workers);
+  PassWorkers workers(pass, salt);
   parallel_for(
-      parent_blocks,
+      workers.parent_blocks(),
       [&](unsigned worker, uint64_t parent) {
-        if (!hashers[worker]) {
-          hashers[worker].emplace(salt);
-          inputs[worker].resize(per_block * pass.input_block_size);
-          parents[worker].resize(pass.hash_block_size);
-        }
-        uint64_t first = parent * per_block;
-        uint64_t count = std::min(per_block, pass.input_blocks - first);
-        std::span<uint8_t> input(inputs[worker].data(), count * pass.input_block_size);
-        read_exact_at(pass.input_fd, input, pass.input_offset + first * pass.input_block_size,
-                      pass.what);
-        std::vector<uint8_t>& out = parents[worker];
+        PassWorkers::Children children = workers.read_children(worker, parent);
+        std::vector<uint8_t>& out = workers.parent_buffer(worker);
         std::fill(out.begin(), out.end(), 0);
-        for (uint64_t i = 0; i < count; ++i) {
-          Sha256Digest digest =
-              hashers[worker]->hash(input.subspan(i * pass.input_block_size, pass.input_block_size));
+        for (uint64_t i = 0; i < children.count; ++i) {
+          Sha256Digest digest = workers.hash_child(worker, children, i);
           std::memcpy(out.data() + i * kDigestSize, digest.data(), kDigestSize);
         }
-        write_all_at(pass.parent_fd, out, pass.parent_offset + parent * pass.hash_block_size,
-                     "the hash tree");
-        if (progress != nullptr) progress->advance(input.size());
+        write_all_at(pass.parent_fd, out, workers.parent_offset(parent), "the hash tree");
+        if (progress != nullptr) progress->advance(children.bytes.size());
       },
       cancel);
 }
@@ -70,40 +108,26 @@ void write_level(const LevelPass& pass, std::span<const uint8_t> salt, ProgressS
 // Index of the first input block whose hash differs from its parent slot.
 std::optional<uint64_t> first_mismatch(const LevelPass& pass, std::span<const uint8_t> salt,
                                        ProgressSink* progress) {
-  const uint64_t per_block = hashes_per_block(pass.hash_block_size);
-  const uint64_t parent_blocks = (pass.input_blocks + per_block - 1) / per_block;
-  const unsigned workers = worker_count();
-  std::vector<std::vector<uint8_t>> inputs(workers);
-  std::vector<std::vector<uint8_t>> parents(workers);
-  std::vector<std::optional<SaltedBlockHasher>> hashers(workers);
+  PassWorkers workers(pass, salt);
   std::mutex mutex;
   std::optional<uint64_t> first_bad;
-  parallel_for(parent_blocks, [&](unsigned worker, uint64_t parent) {
+  parallel_for(workers.parent_blocks(), [&](unsigned worker, uint64_t parent) {
     {
       std::lock_guard lock(mutex);
-      if (first_bad && *first_bad < parent * per_block) return;
+      if (first_bad && *first_bad < parent * workers.per_block()) return;
     }
-    if (!hashers[worker]) {
-      hashers[worker].emplace(salt);
-      inputs[worker].resize(per_block * pass.input_block_size);
-      parents[worker].resize(pass.hash_block_size);
-    }
-    uint64_t first = parent * per_block;
-    uint64_t count = std::min(per_block, pass.input_blocks - first);
-    std::span<uint8_t> input(inputs[worker].data(), count * pass.input_block_size);
-    read_exact_at(pass.input_fd, input, pass.input_offset + first * pass.input_block_size, pass.what);
-    read_exact_at(pass.parent_fd, parents[worker], pass.parent_offset + parent * pass.hash_block_size,
-                  "the hash tree");
-    for (uint64_t i = 0; i < count; ++i) {
-      Sha256Digest digest =
-          hashers[worker]->hash(input.subspan(i * pass.input_block_size, pass.input_block_size));
-      if (std::memcmp(digest.data(), parents[worker].data() + i * kDigestSize, kDigestSize) != 0) {
+    PassWorkers::Children children = workers.read_children(worker, parent);
+    std::vector<uint8_t>& stored = workers.parent_buffer(worker);
+    read_exact_at(pass.parent_fd, stored, workers.parent_offset(parent), "the hash tree");
+    for (uint64_t i = 0; i < children.count; ++i) {
+      Sha256Digest digest = workers.hash_child(worker, children, i);
+      if (std::memcmp(digest.data(), stored.data() + i * kDigestSize, kDigestSize) != 0) {
         std::lock_guard lock(mutex);
-        if (!first_bad || first + i < *first_bad) first_bad = first + i;
+        if (!first_bad || children.first + i < *first_bad) first_bad = children.first + i;
         break;
       }
     }
-    if (progress != nullptr) progress->advance(input.size());
+    if (progress != nullptr) progress->advance(children.bytes.size());
   });
   return first_bad;
 }
