@@ -34,6 +34,13 @@ std::vector<uint8_t> read_file(const std::filesystem::path& path, size_t max_siz
   return data;
 }
 
+std::filesystem::path executable_directory() {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) throw SystemError("cannot find the running executable", error.value());
+  return self.parent_path();
+}
+
 AtomicOutputFile::AtomicOutputFile(std::filesystem::path destination, mode_t mode)
     : destination_(std::move(destination)) {
   std::filesystem::path dir = destination_.parent_path();

@@ -39,6 +39,11 @@ class AtomicOutputFile {
   bool committed_ = false;
 };
 
+// The directory holding the running executable: Shelter's executables run
+// their siblings from there, wherever the install put them. Throws
+// SystemError when /proc/self/exe cannot be read.
+std::filesystem::path executable_directory();
+
 // Writes bytes to path atomically (AtomicOutputFile) with the given mode.
 void write_file_atomic(const std::filesystem::path& path, std::span<const uint8_t> bytes,
                        mode_t mode);

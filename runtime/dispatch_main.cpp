@@ -1,29 +1,25 @@
 // shelter: the command users type. It only chooses which executable serves
 // the command line and executes it in its own process: `shelter vm` goes
 // to shelter-vmm, everything else to shelter-cli, both beside this file.
-// It links nothing but libc and libstdc++ (statically), so that a VM's
-// process starts and peaks as small as shelter-vmm alone (docs/vmm.md).
+// It links nothing but libc, libstdc++ and shelter_common (statically), so
+// that a VM's process starts and peaks as small as shelter-vmm alone
+// (docs/vmm.md).
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
+#include "common/file.h"
+
 namespace {
 
 constexpr std::string_view kLogLevel = "--log-level";
-
-// The directory of this executable, with a trailing slash.
-std::string own_directory() {
-  std::string path(4096, '\0');
-  ssize_t length = ::readlink("/proc/self/exe", path.data(), path.size());
-  if (length <= 0 || static_cast<size_t>(length) >= path.size()) return {};
-  path.resize(static_cast<size_t>(length));
-  return path.substr(0, path.rfind('/') + 1);
-}
 
 }  // namespace
 
@@ -44,16 +40,18 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  std::string directory = own_directory();
-  if (directory.empty()) {
-    std::fprintf(stderr, "shelter: error: cannot find the shelter executable: %s\n", std::strerror(errno));
+  std::filesystem::path directory;
+  try {
+    directory = shelter::executable_directory();
+  } catch (const shelter::Error& error) {
+    std::fprintf(stderr, "shelter: error: %s\n", error.what());
     return 1;
   }
   std::vector<char*> args;
   std::string target;
   std::string log_level_option(kLogLevel);
   if (first < argc && std::string_view(argv[first]) == "vm") {
-    target = directory + "shelter-vmm";
+    target = (directory / "shelter-vmm").string();
     args.push_back(target.data());
     if (!log_level.empty()) {
       args.push_back(log_level_option.data());
@@ -61,7 +59,7 @@ int main(int argc, char** argv) {
     }
     args.insert(args.end(), argv + first + 1, argv + argc);
   } else {
-    target = directory + "shelter-cli";
+    target = (directory / "shelter-cli").string();
     args.assign(argv, argv + argc);
   }
   args.push_back(nullptr);

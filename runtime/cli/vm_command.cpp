@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "common/error.h"
+#include "common/file.h"
 #include "runtime/cli/logging.h"
 #include "runtime/cli/vm_options.h"
 
@@ -23,10 +23,7 @@ namespace {
 constexpr const char* kVmmExecutable = "shelter-vmm";
 
 [[noreturn]] int exec_vmm(const VmOptions& options) {
-  std::error_code error;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) throw Error("cannot find the shelter executable: " + error.message());
-  std::filesystem::path vmm = self.parent_path() / kVmmExecutable;
+  std::filesystem::path vmm = executable_directory() / kVmmExecutable;
   std::vector<std::string> args{vmm.string(), "--log-level", current_log_level()};
   for (std::string& arg : options.arguments()) args.push_back(std::move(arg));
   std::vector<char*> argv;

@@ -73,12 +73,7 @@ std::string panic_line(const std::string& console) {
 
 }  // namespace
 
-fs::path default_guest_init() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("cannot locate the running executable: " + ec.message());
-  return self.parent_path() / "shelter-init";
-}
+fs::path default_guest_init() { return executable_directory() / "shelter-init"; }
 
 VmConfig make_vm_config(const fs::path& image, const images::VerityParams& verity, const RunOptions& options,
                         const fs::path& work_dir) {

@@ -50,5 +50,11 @@ TEST_F(FileTest, ReadFileRejectsOversizeAndMissing) {
   EXPECT_THROW(read_file(dir_, 9), Error);
 }
 
+TEST(ExecutableDirectoryTest, IsTheFolderHoldingThisTest) {
+  fs::path directory = executable_directory();
+  EXPECT_TRUE(directory.is_absolute());
+  EXPECT_TRUE(fs::is_regular_file(directory / "common_test"));
+}
+
 }  // namespace
 }  // namespace shelter
