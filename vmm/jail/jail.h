@@ -63,7 +63,8 @@ inline constexpr rlim_t kJailOpenFileLimit = 1024;
 // namespace, inside the jail root, still privileged. Paths that do not exist
 // are left out of the root, so the VMM reports them itself as it would
 // unjailed. Throws VmmError (in the caller, before the fork, or in the VMM).
-// Needs root. The VMM's process should leave through _exit: static
+// Needs root, and a caller with one thread (the VMM may be forked with a
+// raw clone3). The VMM's process should leave through _exit: static
 // destructors and at-exit hooks (the sanitizers' leak check wants /proc and
 // ptrace) would run under the main thread's filter, in the empty root.
 std::optional<int> enter_jail(const JailConfig& config);
