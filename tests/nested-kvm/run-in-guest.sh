@@ -10,6 +10,12 @@
 #   with the shared libraries its executables need. The command's exit
 #   status is this script's; 77 means the run could not be set up.
 #   NESTED_KVM_TIMEOUT (seconds, default 1800) bounds the whole guest.
+#   NESTED_KVM_CPUS (default 1) is the emulated machine's processor count:
+#   with two, loops of a few dozen VM runs froze it now and then (its
+#   console and every process in it stopped; with one, none did). As a
+#   second guard the guest shows it is alive every 20 s, and one silent for
+#   NESTED_KVM_STALL seconds (default 120) is stopped and booted again, at
+#   most NESTED_KVM_ATTEMPTS times in all (default 2), said on stderr.
 set -euo pipefail
 
 adds=()
@@ -83,6 +89,8 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo '+cpu +memory' > /sys/fs/cgroup/cgroup.subtree_control ||
   echo "nested-kvm: no cgroup v2 with cpu and memory"
 for m in irqbypass kvm ccp kvm-amd; do insmod /modules/\$m.ko || echo "nested-kvm: insmod \$m failed"; done
+# Alive to the host's stall watch: an escape sequence the output filter drops.
+(while :; do busybox printf '\\033[0n' > /dev/console; busybox sleep 20; done) &
 if [ -c /dev/kvm ]; then
   $(cat "$stage/command")
   echo "nested-kvm: exit \$?"
@@ -94,9 +102,45 @@ INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$stage/initramfs.cpio"
 
-timeout "${NESTED_KVM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2048 -nographic -no-reboot \
-  -kernel "$kernel" -initrd "$stage/initramfs.cpio" \
-  -append "console=ttyS0 quiet loglevel=1 panic=-1" > "$stage/console" 2>&1 || true
+# Ends the emulator: politely, then for sure.
+stop_qemu() {
+  kill "$1" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$1" 2>/dev/null || break; sleep 1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+# Boots the guest once; returns 1 if it stalled (see the usage above).
+boot_guest() {
+  qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp "${NESTED_KVM_CPUS:-1}" -m 2048 -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$stage/initramfs.cpio" \
+    -append "console=ttyS0 quiet loglevel=1 panic=-1" > "$stage/console" 2>&1 &
+  local qemu=$! size=-1 silent=0 elapsed=0 now
+  while kill -0 "$qemu" 2>/dev/null; do
+    sleep 5
+    elapsed=$((elapsed + 5))
+    now=$(stat -c %s "$stage/console" 2>/dev/null || echo 0)
+    if [ "$now" = "$size" ]; then silent=$((silent + 5)); else silent=0; size=$now; fi
+    if [ "$silent" -ge "${NESTED_KVM_STALL:-120}" ]; then
+      stop_qemu "$qemu"
+      return 1
+    fi
+    if [ "$elapsed" -ge "${NESTED_KVM_TIMEOUT:-1800}" ]; then
+      echo "run-in-guest: stopped the nested guest after ${NESTED_KVM_TIMEOUT:-1800} s" >&2
+      stop_qemu "$qemu"
+      return 0
+    fi
+  done
+  wait "$qemu" 2>/dev/null || true
+}
+attempt=1
+until boot_guest; do
+  if [ "$attempt" -ge "${NESTED_KVM_ATTEMPTS:-2}" ]; then
+    echo "run-in-guest: the nested guest stalled (silent for ${NESTED_KVM_STALL:-120} s) on each of $attempt attempts" >&2
+    break
+  fi
+  attempt=$((attempt + 1))
+  echo "run-in-guest: the nested guest stalled (silent for ${NESTED_KVM_STALL:-120} s); booting it again (attempt $attempt)" >&2
+done
 # The command's output: what follows the firmware's last line, without
 # terminal escapes or the kernel's own messages.
 tr -d '\r' < "$stage/console" | sed 's/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' > "$stage/output"
