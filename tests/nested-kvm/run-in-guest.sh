@@ -102,6 +102,7 @@ INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$stage/initramfs.cpio"
 
+timeout=${NESTED_KVM_TIMEOUT:-1800} stall=${NESTED_KVM_STALL:-120} attempts=${NESTED_KVM_ATTEMPTS:-2}
 # Ends the emulator: politely, then for sure.
 stop_qemu() {
   kill "$1" 2>/dev/null || true
@@ -120,12 +121,12 @@ boot_guest() {
     elapsed=$((elapsed + 5))
     now=$(stat -c %s "$stage/console" 2>/dev/null || echo 0)
     if [ "$now" = "$size" ]; then silent=$((silent + 5)); else silent=0; size=$now; fi
-    if [ "$silent" -ge "${NESTED_KVM_STALL:-120}" ]; then
+    if [ "$silent" -ge "$stall" ]; then
       stop_qemu "$qemu"
       return 1
     fi
-    if [ "$elapsed" -ge "${NESTED_KVM_TIMEOUT:-1800}" ]; then
-      echo "run-in-guest: stopped the nested guest after ${NESTED_KVM_TIMEOUT:-1800} s" >&2
+    if [ "$elapsed" -ge "$timeout" ]; then
+      echo "run-in-guest: stopped the nested guest after $timeout s" >&2
       stop_qemu "$qemu"
       return 0
     fi
@@ -134,12 +135,12 @@ boot_guest() {
 }
 attempt=1
 until boot_guest; do
-  if [ "$attempt" -ge "${NESTED_KVM_ATTEMPTS:-2}" ]; then
-    echo "run-in-guest: the nested guest stalled (silent for ${NESTED_KVM_STALL:-120} s) on each of $attempt attempts" >&2
+  if [ "$attempt" -ge "$attempts" ]; then
+    echo "run-in-guest: the nested guest stalled (silent for $stall s) on each of $attempt attempts" >&2
     break
   fi
   attempt=$((attempt + 1))
-  echo "run-in-guest: the nested guest stalled (silent for ${NESTED_KVM_STALL:-120} s); booting it again (attempt $attempt)" >&2
+  echo "run-in-guest: the nested guest stalled (silent for $stall s); booting it again (attempt $attempt)" >&2
 done
 # The command's output: what follows the firmware's last line, without
 # terminal escapes or the kernel's own messages.
