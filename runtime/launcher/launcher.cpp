@@ -135,6 +135,10 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
   int stopped_by_signal = 0;
   bool timed_out = false;
   std::array<bool, kChannels> open = {true, true, true, true, relay != nullptr};
+  // Once reaped, the VMM's pid may belong to another process: never signal it.
+  auto stop_vm = [&] {
+    if (!vm_status) vm->stop();
+  };
 
   auto read_channel = [&](size_t i) {
     char buffer[16384];
@@ -158,7 +162,7 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
         write_all(host[kAttestation].get(), answer.data(), answer.size());
       } catch (const guest::ChannelError& e) {
         protocol_error = std::string("the guest broke the attestation channel protocol: ") + e.what();
-        vm->stop();
+        stop_vm();
       }
     }
     if (i == kStatus && protocol_error.empty()) {
@@ -166,7 +170,7 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
         status.feed({reinterpret_cast<const uint8_t*>(buffer), size});
       } catch (const guest::ProtocolError& e) {
         protocol_error = std::string("the guest broke the status protocol: ") + e.what();
-        vm->stop();
+        stop_vm();
       }
     }
   };
@@ -184,7 +188,7 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
     if (ready < 0 && errno != EINTR) throw SystemError("poll", errno);
     if (deadline && !vm_status && !timed_out && Clock::now() >= *deadline) {
       timed_out = true;
-      vm->stop();
+      stop_vm();
     }
     if (ready <= 0) continue;
     for (size_t i = 0; i < kChannels; ++i)
@@ -197,7 +201,7 @@ int run_vm(const VmConfig& config, backend::VmBackend& backend, const RunOptions
       if (::waitpid(vm->pid(), &wait_status, WNOHANG) == vm->pid()) vm_status = wait_status;
     } else if (!stopped_by_signal) {
       stopped_by_signal = static_cast<int>(info.ssi_signo);
-      vm->stop();
+      stop_vm();
     }
   }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include "common/error.h"
@@ -81,17 +82,34 @@ struct Script {
   std::string status = {};
   int exit_code = 0;
   bool hang = false;
+  // Written on the status channel by a leftover process once the stand-in
+  // VMM has exited and been reaped.
+  std::string late_status = {};
 };
+
+// Whether the pid is gone for good (reaped), peeking without reaping it.
+bool reaped(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD;
+}
 
 class FakeVm : public backend::RunningVm {
  public:
   explicit FakeVm(pid_t pid) : pid_(pid) {}
   ~FakeVm() override {
+    if (reaped(pid_)) return;
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
   pid_t pid() const override { return pid_; }
-  void stop() override { ::kill(pid_, SIGKILL); }
+  void stop() override {
+    if (reaped(pid_)) {
+      ++stops_after_reaping;  // a reaped pid may already name another process
+      return;
+    }
+    ::kill(pid_, SIGKILL);
+  }
+  static inline int stops_after_reaping = 0;
 
  private:
   pid_t pid_;
@@ -108,6 +126,13 @@ class FakeBackend : public backend::VmBackend {
       put(fds.stdout_port, script_.stdout_text);
       put(fds.stderr_port, script_.stderr_text);
       put(fds.status, script_.status);
+      std::string vmm = "/proc/" + std::to_string(::getpid());
+      if (!script_.late_status.empty() && ::fork() == 0) {
+        // A zombie keeps its /proc entry: gone means reaped.
+        while (::access(vmm.c_str(), F_OK) == 0) ::usleep(1000);
+        put(fds.status, script_.late_status);
+        ::_exit(0);
+      }
       if (script_.hang) ::pause();
       ::_exit(script_.exit_code);
     }
@@ -150,6 +175,14 @@ TEST(Launcher, MissingOrMalformedStatusIsASetupFailureNeverSuccess) {
       << err;
   EXPECT_NE(err.find("without reporting how the workload ended (the workload had started)"), std::string::npos) << err;
   EXPECT_NE(err.find("broke the status protocol"), std::string::npos) << err;
+}
+
+TEST(Launcher, AProtocolErrorAfterTheVmmWasReapedSignalsNoStalePid) {
+  FakeVm::stops_after_reaping = 0;
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run({.status = "started\n", .late_status = "exited 999\n"}), kExitSetupFailure);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("broke the status protocol"), std::string::npos);
+  EXPECT_EQ(FakeVm::stops_after_reaping, 0);
 }
 
 TEST(Launcher, TimeoutStopsAHangingGuestWith124) {
