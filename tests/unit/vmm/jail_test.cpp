@@ -405,16 +405,53 @@ pid_t child_of(pid_t parent) {
 TEST(JailedMachine, EveryThreadIsFilteredWithoutCapabilitiesOrRootInAnEmptyRoot) {
   REQUIRE_JAIL();
   const unsigned cpus = 2;
+  // The reaper's and the VMM's stderr, kept so that a VMM that ended early
+  // says why.
+  UniqueFd err(::memfd_create("jailed-vmm-stderr", MFD_CLOEXEC));
+  ASSERT_TRUE(err);
   pid_t reaper = ::fork();
   if (reaper == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, STDERR_FILENO);
-    // No script: both vCPUs idle in (fake) KVM_RUN until the test ends them.
-    ::_exit(run_jailed_machine(kProbe, cpus, [](testing::FakeKvmApi&, Machine&) {}));
+    ::dup2(err.get(), STDERR_FILENO);
+    int status = 1;
+    try {
+      // No script: both vCPUs idle in (fake) KVM_RUN until the test ends them.
+      status = run_jailed_machine(kProbe, cpus, [](testing::FakeKvmApi&, Machine&) {});
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "threw: %s\n", e.what());
+    }
+    ::_exit(status);
   }
   ASSERT_GT(reaper, 0);
-  pid_t vmm = child_of(reaper);
-  ASSERT_GT(vmm, 0);
+  struct EndReaper {  // the VMM follows its reaper (PR_SET_PDEATHSIG)
+    pid_t pid;
+    ~EndReaper() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } end_reaper{reaper};
+  pid_t vmm = 0;
+  auto what_happened = [&] {
+    // WNOWAIT: the reaper stays a zombie, so that its pid cannot be reused
+    // before EndReaper kills it.
+    siginfo_t info{};
+    bool ended = ::waitid(P_PID, static_cast<id_t>(reaper), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                 info.si_pid == reaper;
+    std::string text = ended ? "the reaper ended (code " + std::to_string(info.si_code) + ", status " +
+                                   std::to_string(info.si_status) + ")"
+                             : "the reaper still runs";
+    if (vmm > 0) {
+      text += "; the VMM's threads:";
+      for (const std::string& task : task_ids(vmm)) {
+        auto fields = status_fields("/proc/" + std::to_string(vmm) + "/task/" + task + "/status");
+        text += " " + task + " " + fields["Name"] + " (Seccomp " + fields["Seccomp"] + ")";
+      }
+    }
+    char buffer[4096];
+    ssize_t n = ::pread(err.get(), buffer, sizeof buffer, 0);
+    return text + "; stderr: " + std::string(buffer, n > 0 ? static_cast<size_t>(n) : 0);
+  };
+  vmm = child_of(reaper);
+  ASSERT_GT(vmm, 0) << what_happened();
   // The threads: main, the doorbell (device) thread and the vCPUs. The main
   // thread applies its filter once the others exist: wait (boundedly) until
   // every thread reports one.
@@ -428,7 +465,7 @@ TEST(JailedMachine, EveryThreadIsFilteredWithoutCapabilitiesOrRootInAnEmptyRoot)
     if (all_filtered) break;
     ::usleep(2000);
   }
-  ASSERT_EQ(tasks.size(), 2 + cpus);
+  ASSERT_EQ(tasks.size(), 2 + cpus) << what_happened();
   JailIdentity identity = default_jail_identity();
   for (const std::string& task : tasks) {
     auto fields = status_fields("/proc/" + std::to_string(vmm) + "/task/" + task + "/status");
@@ -462,9 +499,6 @@ TEST(JailedMachine, EveryThreadIsFilteredWithoutCapabilitiesOrRootInAnEmptyRoot)
   EXPECT_EQ(mounts[kProbe].find(" ro,"), mounts[kProbe].find(' ')) << mounts[kProbe];
   std::ifstream uts("/proc/" + std::to_string(vmm) + "/root/etc/hostname");
   EXPECT_FALSE(uts.good()) << "the jail root holds an /etc";
-  ::kill(reaper, SIGKILL);  // the VMM follows its reaper (PR_SET_PDEATHSIG)
-  int status = 0;
-  ::waitpid(reaper, &status, 0);
 }
 
 }  // namespace
