@@ -7,7 +7,6 @@
 #include <sys/un.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <dirent.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <seccomp.h>
@@ -29,6 +28,7 @@
 
 #include "common/unique_fd.h"
 #include "tests/support/jail_support.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/run_command.h"
 
 namespace shelter {
@@ -248,14 +248,7 @@ TEST(GuestBoot, ForeignPvhGuestResetsThroughTheI8042AndExitsZero) {
   }
 }
 
-std::map<std::string, std::string> status_fields(const std::string& path) {
-  std::map<std::string, std::string> fields;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (size_t colon = line.find(':'); colon != std::string::npos)
-      fields[line.substr(0, colon)] = line.substr(std::min(line.size(), line.find_first_not_of(" \t", colon + 1)));
-  return fields;
-}
+using testing::status_fields;
 
 // `shelter vm` running the probe with `hold=1`: the probe has passed its
 // checks and spins, so the jailed VMM can be looked at from outside.
@@ -293,14 +286,7 @@ class HeldVmm {
                     (n = ::read(output_fd_.get(), buffer, sizeof buffer)) > 0;)
       output_.append(buffer, static_cast<size_t>(n));
     if (output_.find("PROBE HOLD\n") == std::string::npos) return;
-    if (DIR* proc = ::opendir("/proc")) {
-      while (dirent* entry = ::readdir(proc)) {
-        pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-        if (pid > 0 && status_fields("/proc/" + std::to_string(pid) + "/status")["PPid"] == std::to_string(shelter_))
-          vmm_ = pid;
-      }
-      ::closedir(proc);
-    }
+    vmm_ = testing::child_of(shelter_);
   }
   ~HeldVmm() { stop(); }
   static std::string kernel() { return kProbeDir + "/pvh-probe.elf"; }
@@ -339,12 +325,7 @@ TEST(JailedVmm, EveryThreadIsFilteredUnprivilegedAndAloneInItsRoot) {
     HeldVmm held(cpus);
     ASSERT_GT(held.vmm(), 0) << held.output();
     std::string base = "/proc/" + std::to_string(held.vmm());
-    std::set<std::string> tasks;
-    if (DIR* dir = ::opendir((base + "/task").c_str())) {
-      while (dirent* entry = ::readdir(dir))
-        if (entry->d_name[0] != '.') tasks.insert(entry->d_name);
-      ::closedir(dir);
-    }
+    std::vector<std::string> tasks = testing::task_ids(held.vmm());
     EXPECT_EQ(tasks.size(), 2 + cpus);
     for (const std::string& task : tasks) {
       auto fields = status_fields(base + "/task/" + task + "/status");

@@ -4,7 +4,6 @@
 // report and 125, filters apply per thread, and a jailed VMM has no
 // capabilities, no_new_privs, a filter on every thread, an unprivileged uid
 // and a mount table holding only its root and the files it was given.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/kvm.h>
@@ -19,7 +18,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <chrono>
 #include <fstream>
@@ -35,6 +33,7 @@
 
 #include "common/unique_fd.h"
 #include "tests/support/jail_support.h"
+#include "tests/support/proc_status.h"
 #include "tests/unit/vmm/fake_kvm_api.h"
 #include "tests/unit/vmm/forbidden_call_port.h"
 #include "vmm/devices/legacy/terminal_input.h"
@@ -189,28 +188,8 @@ TEST(ThreadFilter, LogModeLetsAForbiddenCallThrough) {
   EXPECT_EQ(r.err, "");
 }
 
-std::map<std::string, std::string> status_fields(const std::string& path) {
-  std::map<std::string, std::string> fields;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    size_t value = line.find_first_not_of(" \t", colon + 1);
-    fields[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
-  }
-  return fields;
-}
-
-std::vector<std::string> task_ids(pid_t pid) {
-  std::vector<std::string> ids;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* entry = ::readdir(d))
-      if (entry->d_name[0] != '.') ids.emplace_back(entry->d_name);
-    ::closedir(d);
-  }
-  return ids;
-}
+using shelter::testing::status_fields;
+using shelter::testing::task_ids;
 
 TEST(ThreadFilter, EachThreadGetsItsOwnFilterAndNoOtherThreadIsTouched) {
   ChildResult r = run_in_child([] {
@@ -384,19 +363,10 @@ TEST(JailedMachine, AForbiddenCallOnTheDoorbellThreadEndsTheVmmNamingTheDeviceTh
   }
 }
 
-// The pid of the only child of parent, once it exists.
-pid_t child_of(pid_t parent) {
+// The pid of the only child of parent, once it exists (0 if it never does).
+pid_t wait_for_child_of(pid_t parent) {
   for (int attempt = 0; attempt < 5000; ++attempt) {
-    if (DIR* d = ::opendir("/proc")) {
-      pid_t found = 0;
-      while (dirent* entry = ::readdir(d)) {
-        pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-        if (pid > 0 && status_fields("/proc/" + std::to_string(pid) + "/status")["PPid"] == std::to_string(parent))
-          found = pid;
-      }
-      ::closedir(d);
-      if (found != 0) return found;
-    }
+    if (pid_t found = shelter::testing::child_of(parent)) return found;
     ::usleep(2000);
   }
   return 0;
@@ -450,7 +420,7 @@ TEST(JailedMachine, EveryThreadIsFilteredWithoutCapabilitiesOrRootInAnEmptyRoot)
     ssize_t n = ::pread(err.get(), buffer, sizeof buffer, 0);
     return text + "; stderr: " + std::string(buffer, n > 0 ? static_cast<size_t>(n) : 0);
   };
-  vmm = child_of(reaper);
+  vmm = wait_for_child_of(reaper);
   ASSERT_GT(vmm, 0) << what_happened();
   // The threads: main, the doorbell (device) thread and the vCPUs. The main
   // thread applies its filter once the others exist: wait (boundedly) until
