@@ -9,7 +9,7 @@
 #   Each PATH (file or folder) appears at the same absolute path inside,
 #   with the shared libraries its executables need. The command's exit
 #   status is this script's; 77 means the run could not be set up.
-#   NESTED_KVM_TIMEOUT (seconds, default 1800) bounds the whole guest.
+#   NESTED_KVM_TIMEOUT (seconds, default 1800) bounds each boot of the guest.
 #   NESTED_KVM_CPUS (default 1) is the emulated machine's processor count:
 #   with two, loops of a few dozen VM runs froze it now and then (its
 #   console and every process in it stopped; with one, none did). As a
